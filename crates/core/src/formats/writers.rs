@@ -1,0 +1,1 @@
+//! Writers stub: replaced by the real writers.

@@ -1,0 +1,2 @@
+//! The `spanlens` binary: `serve`, `analyze`, `query`.
+fn main() {}
