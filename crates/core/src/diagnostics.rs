@@ -54,9 +54,7 @@ impl DiagnosticKind {
     pub fn skips_span(self) -> bool {
         matches!(
             self,
-            DiagnosticKind::MissingTraceId
-                | DiagnosticKind::MissingSpanId
-                | DiagnosticKind::DuplicateSpan
+            DiagnosticKind::MissingTraceId | DiagnosticKind::MissingSpanId | DiagnosticKind::DuplicateSpan
         )
     }
 }
@@ -171,7 +169,15 @@ impl Diagnostics {
         let kinds: Vec<String> = self
             .counts
             .iter()
-            .map(|(k, n)| format!("{}: {n}", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()))
+            .map(|(k, n)| {
+                format!(
+                    "{}: {n}",
+                    serde_json::to_value(k)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
             .collect();
         let mut text = format!("{} spans read, {} skipped", self.spans_read, self.spans_skipped);
         if !kinds.is_empty() {
@@ -193,13 +199,25 @@ mod tests {
     fn counts_and_caps_examples() {
         let mut d = Diagnostics::default();
         for i in 0..8 {
-            d.add(DiagnosticKind::MissingSpanId, format!("spans[{i}]"), None, Some("spanId"), "no span id");
+            d.add(
+                DiagnosticKind::MissingSpanId,
+                format!("spans[{i}]"),
+                None,
+                Some("spanId"),
+                "no span id",
+            );
         }
         assert_eq!(d.count(DiagnosticKind::MissingSpanId), 8);
         assert_eq!(d.examples.len(), MAX_EXAMPLES_PER_KIND);
         let mut other = Diagnostics::default();
         other.add(DiagnosticKind::MissingSpanId, "x", None, None, "again");
-        other.add(DiagnosticKind::OpaqueId, "y", Some("sid1"), Some("spanId"), "not hex");
+        other.add(
+            DiagnosticKind::OpaqueId,
+            "y",
+            Some("sid1"),
+            Some("spanId"),
+            "not hex",
+        );
         d.merge(other);
         assert_eq!(d.count(DiagnosticKind::MissingSpanId), 9);
         assert_eq!(d.examples.len(), MAX_EXAMPLES_PER_KIND + 1);

@@ -37,7 +37,12 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order autodetection tries them.
-    pub const ALL: [Format; 4] = [Format::OtlpJson, Format::JaegerJson, Format::ZipkinJson, Format::OtlpProto];
+    pub const ALL: [Format; 4] = [
+        Format::OtlpJson,
+        Format::JaegerJson,
+        Format::ZipkinJson,
+        Format::OtlpProto,
+    ];
 
     /// The CLI / URL spelling (`otlp_json`).
     pub fn as_str(self) -> &'static str {
@@ -99,7 +104,11 @@ pub enum ReadError {
 }
 
 fn describe_rejections(rejections: &[Rejection]) -> String {
-    rejections.iter().map(|r| format!("not {} ({})", r.format.label(), r.reason)).collect::<Vec<_>>().join(", ")
+    rejections
+        .iter()
+        .map(|r| format!("not {} ({})", r.format.label(), r.reason))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What [`read_into`] found.
@@ -123,7 +132,8 @@ pub fn read_into(
     let before_examples = builder.diagnostics.examples.len();
     let format = match format {
         Some(f) => {
-            read_with(f, bytes, builder).map_err(|reason| ReadError::Rejected(Rejection { format: f, reason }))?;
+            read_with(f, bytes, builder)
+                .map_err(|reason| ReadError::Rejected(Rejection { format: f, reason }))?;
             f
         }
         None => detect::read_detected(bytes, builder)?,
@@ -134,11 +144,17 @@ pub fn read_into(
                 example.source = Some(source.to_string());
             }
         }
-        builder.diagnostics.sources.push(format!("{source}: {}", format.as_str()));
+        builder
+            .diagnostics
+            .sources
+            .push(format!("{source}: {}", format.as_str()));
     } else {
         builder.diagnostics.sources.push(format.as_str().to_string());
     }
-    Ok(ReadSummary { format, spans_added: builder.span_count() - before_spans })
+    Ok(ReadSummary {
+        format,
+        spans_added: builder.span_count() - before_spans,
+    })
 }
 
 /// Reads one document and assembles it.

@@ -35,7 +35,10 @@ pub struct Arena {
 }
 
 fn range(start: usize, len: usize) -> Range32 {
-    Range32 { start: start as u32, len: len as u32 }
+    Range32 {
+        start: start as u32,
+        len: len as u32,
+    }
 }
 
 impl Arena {
@@ -124,7 +127,10 @@ impl Arena {
     /// First attribute named `key` in a list.
     pub fn find_attr(&self, attrs: Range32, key: &str) -> Option<Value> {
         let key_id = self.strings.lookup(key)?;
-        self.kv_slice(attrs).iter().find(|kv| kv.key == key_id).map(|kv| kv.value)
+        self.kv_slice(attrs)
+            .iter()
+            .find(|kv| kv.key == key_id)
+            .map(|kv| kv.value)
     }
 
     /// Stores an owned value (recursively) and returns the arena value.
@@ -143,7 +149,10 @@ impl Arena {
             OwnedValue::KvList(items) => {
                 let stored: Vec<KeyValue> = items
                     .iter()
-                    .map(|(k, v)| KeyValue { key: self.intern(k), value: self.store_value(v) })
+                    .map(|(k, v)| KeyValue {
+                        key: self.intern(k),
+                        value: self.store_value(v),
+                    })
                     .collect();
                 Value::KvList(self.push_kvs(&stored))
             }
@@ -154,7 +163,10 @@ impl Arena {
     pub fn store_attrs(&mut self, attrs: &[(String, OwnedValue)]) -> Range32 {
         let stored: Vec<KeyValue> = attrs
             .iter()
-            .map(|(k, v)| KeyValue { key: self.intern(k), value: self.store_value(v) })
+            .map(|(k, v)| KeyValue {
+                key: self.intern(k),
+                value: self.store_value(v),
+            })
             .collect();
         self.push_kvs(&stored)
     }
@@ -178,12 +190,20 @@ impl Arena {
             Value::Double(d) => OwnedValue::Double(d),
             Value::Bytes(r) => OwnedValue::Bytes(self.byte_slice(r).to_vec()),
             Value::Array(r) => OwnedValue::Array(
-                self.value_slice(r).iter().map(|v| self.load_value_depth(*v, depth + 1)).collect(),
+                self.value_slice(r)
+                    .iter()
+                    .map(|v| self.load_value_depth(*v, depth + 1))
+                    .collect(),
             ),
             Value::KvList(r) => OwnedValue::KvList(
                 self.kv_slice(r)
                     .iter()
-                    .map(|kv| (self.str(kv.key).to_string(), self.load_value_depth(kv.value, depth + 1)))
+                    .map(|kv| {
+                        (
+                            self.str(kv.key).to_string(),
+                            self.load_value_depth(kv.value, depth + 1),
+                        )
+                    })
                     .collect(),
             ),
         }

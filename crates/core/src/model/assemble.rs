@@ -22,7 +22,11 @@ use crate::diagnostics::DiagnosticKind;
 use hashbrown::HashMap;
 
 pub(crate) fn assemble(builder: TraceSetBuilder) -> TraceSet {
-    let TraceSetBuilder { arena, spans, mut diagnostics } = builder;
+    let TraceSetBuilder {
+        arena,
+        spans,
+        mut diagnostics,
+    } = builder;
 
     // Group by trace id, keeping arrival order within a trace.
     let mut order: Vec<u32> = (0..spans.len() as u32).collect();
@@ -33,15 +37,20 @@ pub(crate) fn assemble(builder: TraceSetBuilder) -> TraceSet {
     let mut group_start = 0usize;
     let mut scratch = Scratch::default();
     while group_start < order.len() {
-        let trace_id = spans.get(order[group_start] as usize).map(|s| s.trace_id).unwrap_or_default();
+        let trace_id = spans
+            .get(order[group_start] as usize)
+            .map(|s| s.trace_id)
+            .unwrap_or_default();
         let mut group_end = group_start;
         while group_end < order.len()
             && spans.get(order[group_end] as usize).map(|s| s.trace_id) == Some(trace_id)
         {
             group_end += 1;
         }
-        let members: Vec<Span> =
-            order[group_start..group_end].iter().filter_map(|&i| spans.get(i as usize).copied()).collect();
+        let members: Vec<Span> = order[group_start..group_end]
+            .iter()
+            .filter_map(|&i| spans.get(i as usize).copied())
+            .collect();
         let trace = scratch.assemble_trace(members, &arena, &mut out_spans, &mut diagnostics);
         traces.push(trace);
         group_start = group_end;
@@ -96,9 +105,15 @@ impl Scratch {
         let mut kept: Vec<Span> = Vec::with_capacity(members.len());
         for span in members.drain(..) {
             let id = span.span_id.0;
-            let same_half = if span.shared { self.shared_by_id.get(&id) } else { self.by_id.get(&id) };
+            let same_half = if span.shared {
+                self.shared_by_id.get(&id)
+            } else {
+                self.by_id.get(&id)
+            };
             if let Some(&earlier) = same_half {
-                let Some(e) = kept.get(earlier as usize) else { continue };
+                let Some(e) = kept.get(earlier as usize) else {
+                    continue;
+                };
                 if e.name == span.name
                     && e.start_unix_nanos == span.start_unix_nanos
                     && e.end_unix_nanos == span.end_unix_nanos
@@ -188,14 +203,20 @@ impl Scratch {
         // A real root (no parent id) comes before orphans; then by start.
         roots.sort_by_key(|&i| {
             let s = kept.get(i as usize);
-            (s.map(|s| s.parent_span_id.is_some()).unwrap_or(true), start_key(&i))
+            (
+                s.map(|s| s.parent_span_id.is_some()).unwrap_or(true),
+                start_key(&i),
+            )
         });
 
         // 4. Pre-order layout with depth, subtree sizes and clock-skew shifts.
         let base = out.len() as u32;
         let mut trace = Trace {
             trace_id: kept.first().map(|s| s.trace_id).unwrap_or_default(),
-            spans: super::types::Range32 { start: base, len: n as u32 },
+            spans: super::types::Range32 {
+                start: base,
+                len: n as u32,
+            },
             root_count: roots.len() as u32,
             orphan_count: 0,
             start_unix_nanos: u64::MAX,
@@ -209,7 +230,9 @@ impl Scratch {
         // Output index of each local span, to fill subtree sizes afterwards.
         let mut out_index = vec![NO_SPAN; n];
         while let Some((local, depth, parent_out, inherited)) = stack.pop() {
-            let Some(span) = kept.get(local as usize) else { continue };
+            let Some(span) = kept.get(local as usize) else {
+                continue;
+            };
             let mut span = *span;
             span.parent = parent_out;
             span.depth = depth;
@@ -297,7 +320,9 @@ fn break_cycles(kept: &[Span], parent: &mut [u32], diagnostics: &mut crate::diag
                     }
                     diagnostics.add(
                         DiagnosticKind::ParentCycle,
-                        kept.get(cut).map(|s| format!("trace {}", s.trace_id)).unwrap_or_default(),
+                        kept.get(cut)
+                            .map(|s| format!("trace {}", s.trace_id))
+                            .unwrap_or_default(),
                         kept.get(cut).map(|s| s.span_id.to_hex()).as_deref(),
                         Some("parentSpanId"),
                         "parent links form a loop; this span was made a root",
@@ -328,8 +353,14 @@ fn skew_shift(parent: &Span, child: &Span, inherited: i64, arena: &super::arena:
     if child.kind == SpanKind::Consumer || parent.kind == SpanKind::Producer {
         return 0;
     }
-    let parent_service = arena.resources.get(parent.resource as usize).map(|r| r.service_name);
-    let child_service = arena.resources.get(child.resource as usize).map(|r| r.service_name);
+    let parent_service = arena
+        .resources
+        .get(parent.resource as usize)
+        .map(|r| r.service_name);
+    let child_service = arena
+        .resources
+        .get(child.resource as usize)
+        .map(|r| r.service_name);
     if parent_service == child_service {
         return 0;
     }
@@ -344,7 +375,11 @@ fn skew_shift(parent: &Span, child: &Span, inherited: i64, arena: &super::arena:
     }
     let p_dur = p_end - p_start;
     let c_dur = (c_end - c_start).max(0);
-    let target_start = if c_dur <= p_dur { p_start + (p_dur - c_dur) / 2 } else { p_start };
+    let target_start = if c_dur <= p_dur {
+        p_start + (p_dur - c_dur) / 2
+    } else {
+        p_start
+    };
     let shift = target_start - c_start;
     i64::try_from(shift).unwrap_or(0)
 }
@@ -360,7 +395,10 @@ mod tests {
         let trace_id = TraceId([7; 16]);
         for &(id, parent, service, kind, start, end) in rows {
             let service_name = b.arena.intern(service);
-            let resource = b.arena.push_resource(Resource { service_name, ..Default::default() });
+            let resource = b.arena.push_resource(Resource {
+                service_name,
+                ..Default::default()
+            });
             let name = b.arena.intern(&format!("op{id}"));
             b.push_span(Span {
                 trace_id,
@@ -435,7 +473,10 @@ mod tests {
         assert_eq!(spans[1].start_unix_nanos, 950); // raw kept
         assert_eq!(set.traces()[0].skew_adjusted_count, 1);
         // Same service: never shifted.
-        let same = build(&[(1, None, "a", Client, 1000, 1100), (2, Some(1), "a", Server, 950, 1010)]);
+        let same = build(&[
+            (1, None, "a", Client, 1000, 1100),
+            (2, Some(1), "a", Server, 950, 1010),
+        ]);
         assert_eq!(same.spans()[1].skew_shift_nanos, 0);
     }
 

@@ -68,7 +68,11 @@ struct Copier<'a> {
 
 impl<'a> Copier<'a> {
     fn new(from: &'a Arena) -> Self {
-        Copier { from, resource_map: vec![NO_SPAN; from.resources.len()], scope_map: vec![NO_SPAN; from.scopes.len()] }
+        Copier {
+            from,
+            resource_map: vec![NO_SPAN; from.resources.len()],
+            scope_map: vec![NO_SPAN; from.scopes.len()],
+        }
     }
 
     fn str(&self, id: StrId, to: &mut Arena) -> StrId {
@@ -86,13 +90,21 @@ impl<'a> Copier<'a> {
             .from
             .event_slice(span.events)
             .iter()
-            .map(|e| Event { name: self.str(e.name, to), attrs: self.attrs(e.attrs, to), ..*e })
+            .map(|e| Event {
+                name: self.str(e.name, to),
+                attrs: self.attrs(e.attrs, to),
+                ..*e
+            })
             .collect();
         let links: Vec<Link> = self
             .from
             .link_slice(span.links)
             .iter()
-            .map(|l| Link { trace_state: self.str(l.trace_state, to), attrs: self.attrs(l.attrs, to), ..*l })
+            .map(|l| Link {
+                trace_state: self.str(l.trace_state, to),
+                attrs: self.attrs(l.attrs, to),
+                ..*l
+            })
             .collect();
         Span {
             name: self.str(span.name, to),
@@ -113,7 +125,12 @@ impl<'a> Copier<'a> {
                 return mapped;
             }
         }
-        let r = self.from.resources.get(index as usize).copied().unwrap_or_default();
+        let r = self
+            .from
+            .resources
+            .get(index as usize)
+            .copied()
+            .unwrap_or_default();
         let copied = Resource {
             service_name: self.str(r.service_name, to),
             attrs: self.attrs(r.attrs, to),
@@ -159,13 +176,27 @@ pub struct TraceSet {
 }
 
 impl TraceSet {
-    pub(crate) fn from_parts(arena: Arena, spans: Vec<Span>, traces: Vec<Trace>, diagnostics: Diagnostics) -> Self {
-        TraceSet { arena, spans, traces, diagnostics }
+    pub(crate) fn from_parts(
+        arena: Arena,
+        spans: Vec<Span>,
+        traces: Vec<Trace>,
+        diagnostics: Diagnostics,
+    ) -> Self {
+        TraceSet {
+            arena,
+            spans,
+            traces,
+            diagnostics,
+        }
     }
 
     /// Turns the set back into a builder (to add more spans and assemble again).
     pub fn into_builder(self) -> TraceSetBuilder {
-        TraceSetBuilder { arena: self.arena, spans: self.spans, diagnostics: self.diagnostics }
+        TraceSetBuilder {
+            arena: self.arena,
+            spans: self.spans,
+            diagnostics: self.diagnostics,
+        }
     }
 
     /// All traces, ordered by start time, then trace id.
@@ -205,14 +236,20 @@ impl TraceSet {
 
     /// Index of a trace by id.
     pub fn find_trace(&self, id: TraceId) -> Option<u32> {
-        self.traces.iter().position(|t| t.trace_id == id).map(|i| i as u32)
+        self.traces
+            .iter()
+            .position(|t| t.trace_id == id)
+            .map(|i| i as u32)
     }
 
     /// Set-wide index of a span by trace and span id (the first when ids repeat).
     pub fn find_span(&self, trace_id: TraceId, span_id: SpanId) -> Option<u32> {
         let t = self.trace(self.find_trace(trace_id)?)?;
         let start = t.spans.start;
-        self.trace_spans(t).iter().position(|s| s.span_id == span_id).map(|i| start + i as u32)
+        self.trace_spans(t)
+            .iter()
+            .position(|s| s.span_id == span_id)
+            .map(|i| start + i as u32)
     }
 
     /// The text of an interned string.
@@ -227,12 +264,20 @@ impl TraceSet {
 
     /// The span's resource.
     pub fn resource(&self, span: &Span) -> Resource {
-        self.arena.resources.get(span.resource as usize).copied().unwrap_or_default()
+        self.arena
+            .resources
+            .get(span.resource as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The span's instrumentation scope.
     pub fn scope(&self, span: &Span) -> Scope {
-        self.arena.scopes.get(span.scope as usize).copied().unwrap_or_default()
+        self.arena
+            .scopes
+            .get(span.scope as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The span's service name, or [`UNKNOWN_SERVICE`] when its resource has none.
@@ -278,7 +323,11 @@ impl TraceSet {
     /// Set-wide indexes of the direct children of a span, in start order.
     pub fn children(&self, index: u32) -> ChildIter<'_> {
         let end = self.span(index).map(|s| index + s.subtree_len).unwrap_or(index);
-        ChildIter { spans: &self.spans, next: index + 1, end }
+        ChildIter {
+            spans: &self.spans,
+            next: index + 1,
+            end,
+        }
     }
 
     /// The trace a span belongs to.
@@ -288,7 +337,11 @@ impl TraceSet {
 
     /// Distinct service names of a trace, sorted.
     pub fn services_of(&self, trace: &Trace) -> Vec<&str> {
-        let mut names: Vec<&str> = self.trace_spans(trace).iter().map(|s| self.service_name(s)).collect();
+        let mut names: Vec<&str> = self
+            .trace_spans(trace)
+            .iter()
+            .map(|s| self.service_name(s))
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -331,7 +384,11 @@ impl Iterator for ChildIter<'_> {
             return None;
         }
         let current = self.next;
-        let len = self.spans.get(current as usize).map(|s| s.subtree_len.max(1)).unwrap_or(1);
+        let len = self
+            .spans
+            .get(current as usize)
+            .map(|s| s.subtree_len.max(1))
+            .unwrap_or(1);
         self.next = current + len;
         Some(current)
     }

@@ -37,7 +37,11 @@ impl Hasher for Fnv {
         h
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -71,7 +75,11 @@ pub struct Interner {
 
 impl Default for Interner {
     fn default() -> Self {
-        let mut interner = Interner { text: String::new(), spans: Vec::new(), table: HashTable::new() };
+        let mut interner = Interner {
+            text: String::new(),
+            spans: Vec::new(),
+            table: HashTable::new(),
+        };
         interner.spans.push((0, 0));
         interner
     }
@@ -79,7 +87,10 @@ impl Default for Interner {
 
 impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Interner").field("strings", &self.spans.len()).field("bytes", &self.text.len()).finish()
+        f.debug_struct("Interner")
+            .field("strings", &self.spans.len())
+            .field("bytes", &self.text.len())
+            .finish()
     }
 }
 
@@ -123,7 +134,9 @@ impl Interner {
         }
         if self.table.len() + 1 < self.spans.len() {
             // Table missing after deserialization: linear scan (rare path).
-            return (1..self.spans.len()).map(|i| StrId(i as u32)).find(|&id| self.get(id) == s);
+            return (1..self.spans.len())
+                .map(|i| StrId(i as u32))
+                .find(|&id| self.get(id) == s);
         }
         let hash = hash_str(s);
         self.table
