@@ -1,0 +1,30 @@
+//! The one mapping from errors to HTTP answers: Tempo answers errors as `400 text/plain` with
+//! the reason. (Skeleton.)
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no org id")]
+    NoOrgId,
+    #[error("{0}")]
+    Internal(String),
+    #[error("not implemented")]
+    NotImplemented,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NoOrgId => StatusCode::UNAUTHORIZED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        };
+        (status, [("content-type", "text/plain; charset=utf-8")], self.to_string()).into_response()
+    }
+}

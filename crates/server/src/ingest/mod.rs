@@ -1,0 +1,4 @@
+//! Ingest: OTLP over HTTP and gRPC, file upload, redaction.
+
+pub mod http;
+pub mod upload;
