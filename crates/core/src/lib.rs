@@ -12,3 +12,5 @@
 pub mod diagnostics;
 pub mod formats;
 pub mod model;
+pub mod query;
+pub mod tempo_api;

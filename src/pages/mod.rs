@@ -1,0 +1,7 @@
+//! One component per route: home (drop, pick, paste, demo), the loaded trace list, search, and
+//! the trace page. Pages load their data and compose views.
+
+pub mod home;
+pub mod search;
+pub mod trace;
+pub mod traces;

@@ -1,0 +1,229 @@
+//! Loading traces off the main thread. [`load`] starts one Web Worker (`public/worker.js`) per
+//! load, hands it the app's already-compiled wasm module and the inputs (files, pasted text or
+//! fetched bytes), shows its progress, and on completion decodes the assembled set into the app
+//! state. [`cancel`] terminates the worker, which also frees all of its memory.
+//!
+//! `entry` is the other side: the wasm export the worker calls. Not here: any parsing.
+
+pub mod entry;
+
+use crate::routes::Source;
+use crate::state::{AppState, Loaded, Progress};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use leptos::prelude::*;
+use spanlens_core::model::TraceSet;
+use std::cell::RefCell;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{File, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// One input document.
+pub enum Job {
+    File(File),
+    Text { name: String, text: String },
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+impl Job {
+    fn name(&self) -> String {
+        match self {
+            Job::File(f) => f.name(),
+            Job::Text { name, .. } | Job::Bytes { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// What to do once the set is in.
+pub type Then = Box<dyn FnOnce(AppState)>;
+
+struct Running {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+thread_local! {
+    static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn get_str(obj: &JsValue, key: &str) -> String {
+    get(obj, key).as_string().unwrap_or_default()
+}
+
+fn get_f64(obj: &JsValue, key: &str) -> f64 {
+    get(obj, key).as_f64().unwrap_or(0.0)
+}
+
+/// The URL of the app's wasm-bindgen JS module (Trunk preloads it).
+fn bindings_url() -> Option<String> {
+    let doc = document();
+    let link = doc.query_selector("link[rel=modulepreload]").ok().flatten()?;
+    link.get_attribute("href")
+        .and_then(|h| web_sys::Url::new_with_base(&h, &doc.base_uri().ok().flatten()?).ok())
+        .map(|u| u.href())
+}
+
+/// Stops the running load, if any.
+pub fn cancel(state: AppState) {
+    RUNNING.with(|r| {
+        if let Some(running) = r.borrow_mut().take() {
+            running.worker.terminate();
+        }
+    });
+    state.progress.set(None);
+}
+
+/// Loads `jobs` into a new set in a worker; `then` runs once the set is in the state.
+pub fn load(state: AppState, jobs: Vec<Job>, source: Source, then: Then) {
+    cancel(state);
+    if jobs.is_empty() {
+        return;
+    }
+    let first_name = jobs.first().map(Job::name).unwrap_or_default();
+    state.progress.set(Some(Progress {
+        name: first_name,
+        bytes: 0.0,
+        total: 0.0,
+        spans: 0,
+        phase: "starting".into(),
+    }));
+    if let Err(e) = start(state, jobs, source, then) {
+        state.progress.set(None);
+        state.alert(format!("Could not start the parser worker: {e}"));
+    }
+}
+
+fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<(), String> {
+    let js = bindings_url().ok_or("the app's module URL is unknown")?;
+    let opts = WorkerOptions::new();
+    opts.set_type(WorkerType::Module);
+    let worker = Worker::new_with_options("/public/worker.js", &opts).map_err(|e| format!("{e:?}"))?;
+
+    let job_list = Array::new();
+    for job in jobs {
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"name".into(), &job.name().into());
+        match job {
+            Job::File(f) => {
+                let _ = Reflect::set(&o, &"file".into(), &f);
+            }
+            Job::Text { text, .. } => {
+                let _ = Reflect::set(&o, &"text".into(), &text.into());
+            }
+            Job::Bytes { bytes, .. } => {
+                let _ = Reflect::set(&o, &"bytes".into(), &Uint8Array::from(bytes.as_slice()));
+            }
+        }
+        job_list.push(&o);
+    }
+    let msg = Object::new();
+    let _ = Reflect::set(&msg, &"module".into(), &wasm_bindgen::module());
+    let _ = Reflect::set(&msg, &"js".into(), &js.into());
+    let _ = Reflect::set(&msg, &"jobs".into(), &job_list);
+
+    let then = RefCell::new(Some(then));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let data = ev.data();
+        match get_str(&data, "type").as_str() {
+            "progress" => state.progress.set(Some(Progress {
+                name: get_str(&data, "name"),
+                bytes: get_f64(&data, "bytes"),
+                total: get_f64(&data, "total"),
+                spans: get_f64(&data, "spans") as u32,
+                phase: get_str(&data, "phase"),
+            })),
+            "fileError" => state.alert(format!(
+                "{} could not be read: {}",
+                get_str(&data, "name"),
+                get_str(&data, "message")
+            )),
+            "fatal" => {
+                finish_worker();
+                state.progress.set(None);
+                state.alert(format!("Loading failed: {}", get_str(&data, "message")));
+            }
+            "done" => {
+                finish_worker();
+                let set = get(&data, "set");
+                if set.is_null() || set.is_undefined() {
+                    state.progress.set(None);
+                    return;
+                }
+                let bytes = set.unchecked_into::<Uint8Array>().to_vec();
+                let names: Vec<String> = Array::from(&get(&data, "names"))
+                    .iter()
+                    .filter_map(|v| v.as_string())
+                    .collect();
+                match decode(&bytes, &get_str(&data, "diagnostics")) {
+                    Ok((set, diagnostics)) => {
+                        let generation = state.generation.get_untracked() + 1;
+                        state.generation.set(generation);
+                        let loaded = Loaded::new(set, diagnostics, names, source.clone(), generation);
+                        if loaded.summaries.is_empty() {
+                            state.alert(format!(
+                                "{}: no spans found{}",
+                                loaded.names.join(", "),
+                                skipped_note(&loaded)
+                            ));
+                        }
+                        state.progress.set(None);
+                        state.loaded.set(Some(Arc::new(loaded)));
+                        mark("spanlens:set-ready");
+                        if let Some(then) = then.borrow_mut().take() {
+                            then(state);
+                        }
+                    }
+                    Err(e) => {
+                        state.progress.set(None);
+                        state.alert(format!("Loading failed: {e}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.post_message(&msg).map_err(|e| format!("{e:?}"))?;
+    RUNNING.with(|r| {
+        *r.borrow_mut() = Some(Running {
+            worker,
+            _on_message: on_message,
+        })
+    });
+    Ok(())
+}
+
+fn skipped_note(l: &Loaded) -> String {
+    if l.diagnostics.spans_skipped > 0 {
+        format!(" ({} spans skipped, see diagnostics)", l.diagnostics.spans_skipped)
+    } else {
+        String::new()
+    }
+}
+
+/// Terminates the finished worker after this message handler returns.
+fn finish_worker() {
+    let running = RUNNING.with(|r| r.borrow_mut().take());
+    if let Some(running) = running {
+        running.worker.terminate();
+        // Dropping the closure while it runs is not allowed; free it on the next tick.
+        set_timeout(move || drop(running), std::time::Duration::from_millis(0));
+    }
+}
+
+fn decode(bytes: &[u8], diagnostics: &str) -> Result<(TraceSet, spanlens_core::diagnostics::Diagnostics), String> {
+    let set: TraceSet = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+    let diagnostics = serde_json::from_str(diagnostics).unwrap_or_default();
+    Ok((set, diagnostics))
+}
+
+/// A `performance.mark` for the benchmark.
+pub fn mark(name: &str) {
+    if let Some(p) = window().performance() {
+        let _ = p.mark(name);
+    }
+}
