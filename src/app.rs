@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                 Page::Traces => view! { <pages::traces::TracesPage/> }.into_any(),
                 Page::Search => view! { <pages::search::SearchPage/> }.into_any(),
                 Page::Trace { id } => view! { <pages::trace::TracePage id=id/> }.into_any(),
+                Page::Insights => view! { <pages::insights::InsightsPage/> }.into_any(),
                 Page::NotFound => view! {
                     <div class="empty-state">
                         <h1>"Page not found"</h1>
@@ -202,6 +203,12 @@ fn TopBar() -> impl IntoView {
                         ev.prevent_default();
                         state.navigate(Route { page: Page::Traces, params: Params::default() });
                     }>"Loaded traces"</a>
+                </Show>
+                <Show when=move || state.loaded.with(|l| l.is_some())>
+                    <a href="/insights" data-testid="nav-insights" on:click=move |ev| {
+                        ev.prevent_default();
+                        state.navigate(Route { page: Page::Insights, params: Params::default() });
+                    }>"Insights"</a>
                 </Show>
             </nav>
             <button class="source-picker" title="Data source: files are always accepted; searches and trace ids go to this Tempo"

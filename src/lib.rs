@@ -1,9 +1,27 @@
 //! spanlens SPA: UI only. Parsing and analysis live in `spanlens-core`; this crate renders them.
 //!
-//! Layout: `pages` (one per route) → `views` → `widgets`. Everything browser-specific is gated
-//! on `wasm32` so the host build of the workspace stays light.
+//! Layout: `pages` (one per route) → `views` → `widgets`; `state` holds the loaded set and the
+//! view state; `worker` runs the core in a Web Worker; `api` talks to Tempo/spanlens; `routes`
+//! has every URL. Everything browser-specific is gated on `wasm32` so the host build of the
+//! workspace stays light; `routes` and `units` are pure and unit-tested on the host.
+
+pub mod routes;
+pub mod units;
 
 #[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod pages;
+#[cfg(target_arch = "wasm32")]
+pub mod state;
+#[cfg(target_arch = "wasm32")]
+mod views;
+#[cfg(target_arch = "wasm32")]
+mod widgets;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
+
 #[cfg(target_arch = "wasm32")]
 pub use app::App;

@@ -19,6 +19,8 @@ pub enum Page {
     Traces,
     Search,
     Trace { id: String },
+    /// Analysis of the whole loaded set: service graph, RED, grades, errors, compare.
+    Insights,
     NotFound,
 }
 
@@ -54,7 +56,10 @@ impl Source {
 }
 
 /// The view tabs of the trace page.
-pub const VIEWS: [&str; 1] = ["waterfall"];
+pub const VIEWS: [&str; 8] = ["waterfall", "graph", "stats", "flame", "errors", "grades", "red", "compare"];
+
+/// The view tabs of the insights page (`/insights?view=`).
+pub const INSIGHTS_VIEWS: [&str; 5] = ["graph", "red", "grades", "errors", "compare"];
 
 /// Query parameters, typed. Unknown parameters are dropped.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -78,6 +83,14 @@ pub struct Params {
     pub max_duration: Option<String>,
     /// Relative time range of the search page (`1h`), when not absolute.
     pub range: Option<String>,
+    /// Analysis views: the focused service and operation.
+    pub service: Option<String>,
+    pub op: Option<String>,
+    /// Compare: the two trace ids.
+    pub a: Option<String>,
+    pub b: Option<String>,
+    /// Category rules (base64url of the TOML/JSON text), when changed from the defaults.
+    pub rules: Option<String>,
 }
 
 /// A parsed location.
@@ -154,6 +167,7 @@ pub fn parse(path: &str, search: &str, now_secs: i64) -> Route {
         "" | "/index.html" => Page::Home,
         "/traces" => Page::Traces,
         "/search" => Page::Search,
+        "/insights" => Page::Insights,
         p => match p.strip_prefix("/trace/") {
             Some(id) if !id.is_empty() && !id.contains('/') => Page::Trace {
                 id: normalize_trace_id(&decode(id)).unwrap_or_else(|| decode(id)),
@@ -187,6 +201,11 @@ pub fn parse(path: &str, search: &str, now_secs: i64) -> Route {
             "minDuration" => params.min_duration = Some(v),
             "maxDuration" => params.max_duration = Some(v),
             "range" => params.range = Some(v),
+            "service" => params.service = Some(v),
+            "op" => params.op = Some(v),
+            "a" => params.a = Some(v.to_ascii_lowercase()),
+            "b" => params.b = Some(v.to_ascii_lowercase()),
+            "rules" => params.rules = Some(v),
             "from" => from = parse_grafana_time(&v, now_secs),
             "to" => to = parse_grafana_time(&v, now_secs),
             _ => {}
@@ -218,6 +237,7 @@ impl Route {
             Page::Home | Page::NotFound => "/".to_string(),
             Page::Traces => "/traces".to_string(),
             Page::Search => "/search".to_string(),
+            Page::Insights => "/insights".to_string(),
             Page::Trace { id } => format!("/trace/{}", encode(id)),
         };
         let p = &self.params;
@@ -235,6 +255,11 @@ impl Route {
         opt("span", &p.span);
         opt("view", &p.view);
         opt("theme", &p.theme);
+        opt("service", &p.service);
+        opt("op", &p.op);
+        opt("a", &p.a);
+        opt("b", &p.b);
+        opt("rules", &p.rules);
         if let Some(s) = p.start {
             q.push(("start", s.to_string()));
         }
@@ -355,6 +380,28 @@ mod tests {
         assert_eq!(parse("/search", "", 0).page, Page::Search);
         assert_eq!(parse("/nope/x", "", 0).page, Page::NotFound);
         assert_eq!(parse("/", "", 0).page, Page::Home);
+    }
+
+    #[test]
+    fn insights_url_round_trips() {
+        let r = Route {
+            page: Page::Insights,
+            params: Params {
+                view: Some("compare".into()),
+                service: Some("front end".into()),
+                op: Some("GET /x".into()),
+                a: Some("0af7651916cd43dd8448eb211c80319c".into()),
+                b: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+                rules: Some("ZGVmYXVsdHMgPSB0cnVl".into()),
+                embed: true,
+                ..Params::default()
+            },
+        };
+        let url = r.to_url();
+        assert!(url.starts_with("/insights?"), "{url}");
+        let (path, search) = url.split_once('?').unwrap();
+        assert_eq!(parse(path, search, 0), r);
+        assert!(INSIGHTS_VIEWS.iter().all(|v| VIEWS.contains(v)));
     }
 
     #[test]

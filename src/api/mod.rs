@@ -164,20 +164,8 @@ pub async fn search(settings: &TempoSettings, query: &str) -> Result<Vec<SearchH
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct TagNames {
-    tag_names: Vec<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
 struct TagValues {
     tag_values: Vec<String>,
-}
-
-/// `/api/search/tags`: attribute names.
-pub async fn tag_names(settings: &TempoSettings) -> Result<Vec<String>, ApiError> {
-    let body = get_ok(settings, "/api/search/tags").await?;
-    Ok(serde_json::from_slice::<TagNames>(&body).unwrap_or_default().tag_names)
 }
 
 /// `/api/search/tag/{tag}/values`: values of one attribute.

@@ -48,7 +48,8 @@ pub fn load_demo(state: AppState) {
 #[component]
 pub fn HomePage() -> impl IntoView {
     let state = use_app();
-    let paste = RwSignal::new(String::new());
+    let paste_ref: NodeRef<leptos::html::Textarea> = NodeRef::new();
+    let pasted = move || paste_ref.get_untracked().map(|t| t.value()).unwrap_or_default();
     let file_input: NodeRef<leptos::html::Input> = NodeRef::new();
     view! {
         <main class="home">
@@ -71,18 +72,17 @@ pub fn HomePage() -> impl IntoView {
                     <button on:click=move |_| state.navigate(Route { page: Page::Search, params: Params::default() })>"Search Tempo"</button>
                 </div>
                 <label class="paste-label" for="paste-input">"…or paste JSON here"</label>
-                <textarea id="paste-input" data-testid="paste-input" class="paste" rows="4" spellcheck="false"
+                <textarea id="paste-input" data-testid="paste-input" class="paste" rows="4" spellcheck="false" wrap="off"
+                    autocomplete="off" node_ref=paste_ref
                     placeholder="{\"resourceSpans\": [...]}  — paste, then press Load (or Ctrl+Enter)"
-                    prop:value=move || paste.get()
-                    on:input=move |ev| paste.set(event_target_value(&ev))
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
                             ev.prevent_default();
-                            load_text(state, paste.get_untracked());
+                            load_text(state, pasted());
                         }
                     }></textarea>
                 <div class="row-buttons">
-                    <button data-testid="paste-load" on:click=move |_| load_text(state, paste.get_untracked())>"Load pasted text"</button>
+                    <button data-testid="paste-load" on:click=move |_| load_text(state, pasted())>"Load pasted text"</button>
                 </div>
             </section>
             {move || state.loaded.get().map(|l| {

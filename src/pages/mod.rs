@@ -2,6 +2,7 @@
 //! the trace page. Pages load their data and compose views.
 
 pub mod home;
+pub mod insights;
 pub mod search;
 pub mod trace;
 pub mod traces;

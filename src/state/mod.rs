@@ -4,6 +4,8 @@
 //!
 //! Not here: rendering (pages/views) or parsing (the worker and the core).
 
+pub mod trace_view;
+
 use crate::routes::{self, Page, Params, Route, Source};
 use leptos::prelude::*;
 use spanlens_core::diagnostics::Diagnostics;

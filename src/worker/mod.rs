@@ -5,6 +5,7 @@
 //!
 //! `entry` is the other side: the wasm export the worker calls. Not here: any parsing.
 
+pub mod analyze;
 pub mod entry;
 
 use crate::routes::Source;
@@ -42,8 +43,33 @@ struct Running {
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
+/// A kept copy of an input, for "Share" (upload) after the load.
+#[derive(Clone)]
+enum Kept {
+    File(File),
+    Bytes(String, Vec<u8>),
+}
+
 thread_local! {
     static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+    static LAST_INPUTS: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The inputs of the last successful load, as (name, bytes).
+pub async fn last_inputs() -> Vec<(String, Vec<u8>)> {
+    let kept = LAST_INPUTS.with(|k| k.borrow().clone());
+    let mut out = Vec::new();
+    for k in kept {
+        match k {
+            Kept::Bytes(name, bytes) => out.push((name, bytes)),
+            Kept::File(f) => {
+                if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
+                    out.push((f.name(), Uint8Array::new(&buf).to_vec()));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -104,6 +130,15 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
     let worker = Worker::new_with_options("/public/worker.js", &opts).map_err(|e| format!("{e:?}"))?;
 
     let job_list = Array::new();
+    let kept: Vec<Kept> = jobs
+        .iter()
+        .map(|j| match j {
+            Job::File(f) => Kept::File(f.clone()),
+            Job::Text { name, text } => Kept::Bytes(name.clone(), text.as_bytes().to_vec()),
+            Job::Bytes { name, bytes } => Kept::Bytes(name.clone(), bytes.clone()),
+        })
+        .collect();
+    let kept = RefCell::new(Some(kept));
     for job in jobs {
         let o = Object::new();
         let _ = Reflect::set(&o, &"name".into(), &job.name().into());
@@ -153,7 +188,8 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
                     state.progress.set(None);
                     return;
                 }
-                let bytes = set.unchecked_into::<Uint8Array>().to_vec();
+                let set_bytes = set.unchecked_into::<Uint8Array>();
+                let bytes = set_bytes.to_vec();
                 let names: Vec<String> = Array::from(&get(&data, "names"))
                     .iter()
                     .filter_map(|v| v.as_string())
@@ -163,6 +199,7 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
                         let generation = state.generation.get_untracked() + 1;
                         state.generation.set(generation);
                         let loaded = Loaded::new(set, diagnostics, names, source.clone(), generation);
+                        crate::views::set_analysis::remember_set_bytes(generation, &set_bytes);
                         if loaded.summaries.is_empty() {
                             state.alert(format!(
                                 "{}: no spans found{}",
@@ -171,6 +208,9 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
                             ));
                         }
                         state.progress.set(None);
+                        if let Some(k) = kept.borrow_mut().take() {
+                            LAST_INPUTS.with(|l| *l.borrow_mut() = k);
+                        }
                         state.loaded.set(Some(Arc::new(loaded)));
                         mark("spanlens:set-ready");
                         if let Some(then) = then.borrow_mut().take() {

@@ -9,8 +9,10 @@
 //!   and writers (OTLP JSON, Tempo v1/v2 JSON, OTLP protobuf).
 //! - [`diagnostics`]: partial-failure reports: what was skipped, where, and why.
 
+pub mod analysis;
 pub mod diagnostics;
 pub mod formats;
 pub mod model;
+pub mod synth;
 pub mod query;
 pub mod tempo_api;

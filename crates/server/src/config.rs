@@ -14,10 +14,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("bad config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid {what} {value:?}: {reason}")]
@@ -41,36 +38,77 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
 
     /// Address of the query API and the web app (also accepts OTLP/HTTP and gRPC) [default: 127.0.0.1:3200].
-    #[arg(long, env = "SPANLENS_HTTP_LISTEN", value_name = "ADDR", help_heading = "Listening")]
+    #[arg(
+        long,
+        env = "SPANLENS_HTTP_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Listening"
+    )]
     pub http_listen: Option<String>,
     /// Address of the OTLP/HTTP receiver (`POST /v1/traces`); `off` disables it [default: :4318].
-    #[arg(long, env = "SPANLENS_OTLP_HTTP_LISTEN", value_name = "ADDR", help_heading = "Listening")]
+    #[arg(
+        long,
+        env = "SPANLENS_OTLP_HTTP_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Listening"
+    )]
     pub otlp_http_listen: Option<String>,
     /// Address of the OTLP/gRPC receiver (`TraceService/Export`); `off` disables it [default: :4317].
-    #[arg(long, env = "SPANLENS_OTLP_GRPC_LISTEN", value_name = "ADDR", help_heading = "Listening")]
+    #[arg(
+        long,
+        env = "SPANLENS_OTLP_GRPC_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Listening"
+    )]
     pub otlp_grpc_listen: Option<String>,
 
     /// Directory of the embedded store [default: ./spanlens-data].
     #[arg(long, env = "SPANLENS_DATA_DIR", value_name = "DIR", help_heading = "Storage")]
     pub data_dir: Option<PathBuf>,
     /// Delete traces last written longer ago than this (`7d`, `12h`, `0` = keep forever) [default: 7d].
-    #[arg(long, env = "SPANLENS_RETENTION", value_name = "DURATION", help_heading = "Storage")]
+    #[arg(
+        long,
+        env = "SPANLENS_RETENTION",
+        value_name = "DURATION",
+        help_heading = "Storage"
+    )]
     pub retention: Option<String>,
     /// Largest stored trace; spans beyond are refused and the trace reads back as PARTIAL [default: 50MB].
-    #[arg(long, env = "SPANLENS_MAX_TRACE_BYTES", value_name = "BYTES", help_heading = "Storage")]
+    #[arg(
+        long,
+        env = "SPANLENS_MAX_TRACE_BYTES",
+        value_name = "BYTES",
+        help_heading = "Storage"
+    )]
     pub max_trace_bytes: Option<String>,
     /// Load a generated demo data set (gateway, router, postgres, vector store, LLM proxy) at startup.
     #[arg(long, env = "SPANLENS_DEMO", help_heading = "Storage")]
     pub demo: bool,
 
     /// Largest accepted OTLP request body, compressed or not [default: 16MiB].
-    #[arg(long, env = "SPANLENS_MAX_BODY_BYTES", value_name = "BYTES", help_heading = "Ingest")]
+    #[arg(
+        long,
+        env = "SPANLENS_MAX_BODY_BYTES",
+        value_name = "BYTES",
+        help_heading = "Ingest"
+    )]
     pub max_body_bytes: Option<String>,
     /// Largest file accepted by `POST /api/upload` [default: 256MiB].
-    #[arg(long, env = "SPANLENS_MAX_UPLOAD_BYTES", value_name = "BYTES", help_heading = "Ingest")]
+    #[arg(
+        long,
+        env = "SPANLENS_MAX_UPLOAD_BYTES",
+        value_name = "BYTES",
+        help_heading = "Ingest"
+    )]
     pub max_upload_bytes: Option<String>,
     /// Attribute key pattern whose values are replaced by `[REDACTED]` at ingest (repeatable; `*` is a wildcard).
-    #[arg(long = "redact-key", env = "SPANLENS_REDACT_KEYS", value_delimiter = ',', value_name = "PATTERN", help_heading = "Ingest")]
+    #[arg(
+        long = "redact-key",
+        env = "SPANLENS_REDACT_KEYS",
+        value_delimiter = ',',
+        value_name = "PATTERN",
+        help_heading = "Ingest"
+    )]
     pub redact_keys: Vec<String>,
     /// Do not apply the default redaction patterns (authorization, cookie, password, token, ...).
     #[arg(long, env = "SPANLENS_NO_DEFAULT_REDACTION", help_heading = "Ingest")]
@@ -80,19 +118,48 @@ pub struct ServeArgs {
     pub multitenant: bool,
 
     /// Bearer token required on ingest and query requests (both).
-    #[arg(long, env = "SPANLENS_AUTH_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = "Security")]
+    #[arg(
+        long,
+        env = "SPANLENS_AUTH_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
     pub auth_token: Option<String>,
     /// Bearer token required on ingest requests (overrides --auth-token for ingest).
-    #[arg(long, env = "SPANLENS_INGEST_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = "Security")]
+    #[arg(
+        long,
+        env = "SPANLENS_INGEST_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
     pub ingest_token: Option<String>,
     /// Bearer token required on query requests (overrides --auth-token for queries).
-    #[arg(long, env = "SPANLENS_QUERY_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = "Security")]
+    #[arg(
+        long,
+        env = "SPANLENS_QUERY_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
     pub query_token: Option<String>,
     /// Origin allowed to call the API from a browser (repeatable; `*` for any). None by default.
-    #[arg(long = "cors-origin", env = "SPANLENS_CORS_ORIGINS", value_delimiter = ',', value_name = "ORIGIN", help_heading = "Security")]
+    #[arg(
+        long = "cors-origin",
+        env = "SPANLENS_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN",
+        help_heading = "Security"
+    )]
     pub cors_origins: Vec<String>,
     /// Sites allowed to embed the web app in a frame (CSP frame-ancestors), e.g. `'self' https://grafana.example` [default: 'self'].
-    #[arg(long, env = "SPANLENS_FRAME_ANCESTORS", value_name = "SOURCES", help_heading = "Security")]
+    #[arg(
+        long,
+        env = "SPANLENS_FRAME_ANCESTORS",
+        value_name = "SOURCES",
+        help_heading = "Security"
+    )]
     pub frame_ancestors: Option<String>,
 
     /// Built web app to serve at `/` [default: ./dist when it exists].
@@ -100,14 +167,29 @@ pub struct ServeArgs {
     pub dist: Option<PathBuf>,
 
     /// Read traces from this Tempo instead of the embedded store (query API is proxied to it).
-    #[arg(long, env = "SPANLENS_TEMPO_URL", value_name = "URL", help_heading = "Tempo cluster")]
+    #[arg(
+        long,
+        env = "SPANLENS_TEMPO_URL",
+        value_name = "URL",
+        help_heading = "Tempo cluster"
+    )]
     pub tempo_url: Option<String>,
     /// Also send every ingested batch to this OTLP/HTTP endpoint (e.g. `http://tempo:4318`).
-    #[arg(long, env = "SPANLENS_FORWARD_OTLP", value_name = "URL", help_heading = "Tempo cluster")]
+    #[arg(
+        long,
+        env = "SPANLENS_FORWARD_OTLP",
+        value_name = "URL",
+        help_heading = "Tempo cluster"
+    )]
     pub forward_otlp: Option<String>,
 
     /// Log format [default: text; possible values: text, json].
-    #[arg(long, env = "SPANLENS_LOG_FORMAT", value_name = "FORMAT", help_heading = "Logging")]
+    #[arg(
+        long,
+        env = "SPANLENS_LOG_FORMAT",
+        value_name = "FORMAT",
+        help_heading = "Logging"
+    )]
     pub log_format: Option<String>,
     /// Log filter, `RUST_LOG` syntax (`info`, `spanlens_server=debug`) [default: info].
     #[arg(long, env = "SPANLENS_LOG", value_name = "FILTER", help_heading = "Logging")]
@@ -245,28 +327,48 @@ impl ServeArgs {
         let pick = |flag: &Option<String>, file: Option<String>, default: &str| -> String {
             flag.clone().or(file).unwrap_or_else(|| default.to_string())
         };
-        let http_listen = parse_listen("--http-listen", &pick(&self.http_listen, file.http_listen, "127.0.0.1:3200"))?;
-        let otlp_http_listen =
-            parse_listen("--otlp-http-listen", &pick(&self.otlp_http_listen, file.otlp_http_listen, ":4318"))?;
-        let otlp_grpc_listen =
-            parse_listen("--otlp-grpc-listen", &pick(&self.otlp_grpc_listen, file.otlp_grpc_listen, ":4317"))?;
+        let http_listen = parse_listen(
+            "--http-listen",
+            &pick(&self.http_listen, file.http_listen, "127.0.0.1:3200"),
+        )?;
+        let otlp_http_listen = parse_listen(
+            "--otlp-http-listen",
+            &pick(&self.otlp_http_listen, file.otlp_http_listen, ":4318"),
+        )?;
+        let otlp_grpc_listen = parse_listen(
+            "--otlp-grpc-listen",
+            &pick(&self.otlp_grpc_listen, file.otlp_grpc_listen, ":4317"),
+        )?;
         let data_dir = self
             .data_dir
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./spanlens-data"));
-        let retention = parse_duration_opt(&pick(&self.retention, file.retention.map(TomlScalar::text), "7d"))?;
+        let retention =
+            parse_duration_opt(&pick(&self.retention, file.retention.map(TomlScalar::text), "7d"))?;
         let max_trace_bytes = parse_bytes(
             "--max-trace-bytes",
-            &pick(&self.max_trace_bytes, file.max_trace_bytes.map(TomlScalar::text), "50MB"),
+            &pick(
+                &self.max_trace_bytes,
+                file.max_trace_bytes.map(TomlScalar::text),
+                "50MB",
+            ),
         )?;
         let max_body_bytes = parse_bytes(
             "--max-body-bytes",
-            &pick(&self.max_body_bytes, file.max_body_bytes.map(TomlScalar::text), "16MiB"),
+            &pick(
+                &self.max_body_bytes,
+                file.max_body_bytes.map(TomlScalar::text),
+                "16MiB",
+            ),
         )?;
         let max_upload_bytes = parse_bytes(
             "--max-upload-bytes",
-            &pick(&self.max_upload_bytes, file.max_upload_bytes.map(TomlScalar::text), "256MiB"),
+            &pick(
+                &self.max_upload_bytes,
+                file.max_upload_bytes.map(TomlScalar::text),
+                "256MiB",
+            ),
         )?;
         let no_defaults = self.no_default_redaction || file.no_default_redaction.unwrap_or(false);
         let mut redact_keys: Vec<String> = if no_defaults {
@@ -285,7 +387,11 @@ impl ServeArgs {
                 redact_keys.push(key);
             }
         }
-        let auth_token = self.auth_token.clone().or(file.auth_token).filter(|t| !t.is_empty());
+        let auth_token = self
+            .auth_token
+            .clone()
+            .or(file.auth_token)
+            .filter(|t| !t.is_empty());
         let ingest_token = self
             .ingest_token
             .clone()
@@ -338,8 +444,16 @@ impl ServeArgs {
             query_token,
             cors_origins,
             frame_ancestors: pick(&self.frame_ancestors, file.frame_ancestors, "'self'"),
-            tempo_url: self.tempo_url.clone().or(file.tempo_url).filter(|u| !u.is_empty()),
-            forward_otlp: self.forward_otlp.clone().or(file.forward_otlp).filter(|u| !u.is_empty()),
+            tempo_url: self
+                .tempo_url
+                .clone()
+                .or(file.tempo_url)
+                .filter(|u| !u.is_empty()),
+            forward_otlp: self
+                .forward_otlp
+                .clone()
+                .or(file.forward_otlp)
+                .filter(|u| !u.is_empty()),
             log_format,
             log_filter: pick(&self.log, file.log, "info"),
         })
@@ -357,10 +471,12 @@ fn read_file(path: &PathBuf) -> Result<FileConfig, ConfigError> {
     })?;
     // Accept both `http-listen` and `http_listen`.
     let normalized: toml::Table = table.into_iter().map(|(k, v)| (k.replace('-', "_"), v)).collect();
-    normalized.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-        path: path.clone(),
-        message: e.to_string(),
-    })
+    normalized
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })
 }
 
 /// Parses a listen address: `HOST:PORT`, `:PORT` (all interfaces), or `off`.
@@ -376,11 +492,13 @@ pub fn parse_listen(what: &'static str, text: &str) -> Result<Option<SocketAddr>
     } else {
         text.to_string()
     };
-    full.parse::<SocketAddr>().map(Some).map_err(|e| ConfigError::Invalid {
-        what,
-        value: text.to_string(),
-        reason: e.to_string(),
-    })
+    full.parse::<SocketAddr>()
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            what,
+            value: text.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Parses `7d`, `12h`, `30m`, `45s`, `1w`, or a bare number of seconds; `0` means none.
@@ -393,7 +511,9 @@ pub fn parse_duration_opt(text: &str) -> Result<Option<Duration>, ConfigError> {
     };
     let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
-    let n: u64 = number.parse().map_err(|_| bad("expected a number and a unit, like 7d"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| bad("expected a number and a unit, like 7d"))?;
     let secs_per = match unit.trim() {
         "" | "s" => 1,
         "m" => 60,
@@ -418,7 +538,9 @@ pub fn parse_bytes(what: &'static str, text: &str) -> Result<u64, ConfigError> {
         value: text.to_string(),
         reason: reason.to_string(),
     };
-    let n: u64 = number.parse().map_err(|_| bad("expected a number of bytes, like 16MiB"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| bad("expected a number of bytes, like 16MiB"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,
@@ -442,10 +564,16 @@ mod tests {
         assert_eq!(parse_bytes("x", "50MB").unwrap(), 50_000_000);
         assert_eq!(parse_bytes("x", "123").unwrap(), 123);
         assert!(parse_bytes("x", "12 parsecs").is_err());
-        assert_eq!(parse_duration_opt("7d").unwrap(), Some(Duration::from_secs(604_800)));
+        assert_eq!(
+            parse_duration_opt("7d").unwrap(),
+            Some(Duration::from_secs(604_800))
+        );
         assert_eq!(parse_duration_opt("0").unwrap(), None);
         assert!(parse_duration_opt("soon").is_err());
-        assert_eq!(parse_listen("x", ":4318").unwrap(), Some("0.0.0.0:4318".parse().unwrap()));
+        assert_eq!(
+            parse_listen("x", ":4318").unwrap(),
+            Some("0.0.0.0:4318".parse().unwrap())
+        );
         assert_eq!(parse_listen("x", "off").unwrap(), None);
     }
 

@@ -294,7 +294,6 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
             points: series(*r),
         });
     }
-    drop(series);
     drop(tags);
     drop(pairs);
     // 4. Group summaries.
@@ -323,7 +322,7 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
         }
     }
     // 5. Rollups.
-    let mut rollup = |range: (usize, usize), scratch: &mut Vec<u64>| -> (DurationSummary, Vec<u64>) {
+    let rollup = |range: (usize, usize), scratch: &mut Vec<u64>| -> (DurationSummary, Vec<u64>) {
         scratch.clear();
         if range.1 > range.0 {
             scratch.extend_from_slice(durs.get(range.0..range.1).unwrap_or(&[]));
@@ -356,15 +355,16 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
             });
         }
     }
+    let mut svc_errors = vec![0u64; prep.services.len()];
+    for (op, f) in op_figs.iter().enumerate() {
+        if let Some(e) = prep.op_service.get(op).and_then(|&s| svc_errors.get_mut(s as usize)) {
+            *e += f.errors;
+        }
+    }
     let mut services = Vec::with_capacity(prep.services.len());
     for (svc, r) in svc_range.iter().enumerate() {
         let (latency, hist) = rollup(*r, &mut scratch);
-        let errors: u64 = op_figs
-            .iter()
-            .enumerate()
-            .filter(|(op, _)| prep.op_service.get(*op).copied() == Some(svc as u32))
-            .map(|(_, f)| f.errors)
-            .sum();
+        let errors = svc_errors.get(svc).copied().unwrap_or(0);
         let name = prep.services.get(svc).map(|s| prep.svc(*s)).unwrap_or("");
         services.push(RollupMetrics {
             service: name.to_string(),

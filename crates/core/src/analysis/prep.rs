@@ -90,6 +90,22 @@ pub(crate) fn attr(set: &TraceSet, span: &Span, key: Option<StrId>) -> Option<Va
     set.attrs(span).iter().find(|kv| kv.key == key).map(|kv| kv.value)
 }
 
+/// Several attributes of a span in one pass over its attributes (first occurrence of each).
+pub(crate) fn attrs_of<const N: usize>(set: &TraceSet, span: &Span, keys: [Option<StrId>; N]) -> [Option<Value>; N] {
+    let mut out = [None; N];
+    if keys.iter().all(Option::is_none) {
+        return out;
+    }
+    for kv in set.attrs(span) {
+        for (k, slot) in keys.iter().zip(out.iter_mut()) {
+            if *k == Some(kv.key) && slot.is_none() {
+                *slot = Some(kv.value);
+            }
+        }
+    }
+    out
+}
+
 /// An attribute of an event by resolved key.
 pub(crate) fn event_attr(set: &TraceSet, event: &Event, key: Option<StrId>) -> Option<Value> {
     let key = key?;

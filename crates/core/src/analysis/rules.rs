@@ -32,7 +32,6 @@
 //! Not here: statistics (see `stats`), bottleneck rules (see `bottlenecks`).
 
 use crate::model::{Span, SpanKind, StrId, TraceSet, Value};
-use hashbrown::HashMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Milliseconds in nanoseconds.
@@ -40,8 +39,9 @@ const MS: u64 = 1_000_000;
 /// Seconds in nanoseconds.
 const S: u64 = 1_000_000_000;
 
-/// At most this many matchers over all categories (they are tracked as bits of a `u64`).
-pub const MAX_MATCHERS: usize = 64;
+/// At most this many matchers over all categories (they are tracked as bits of a `u64`, the
+/// all-ones value meaning "not computed yet").
+pub const MAX_MATCHERS: usize = 63;
 
 /// A letter grade. Ordered best to worst, so `max` is the worst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -427,12 +427,11 @@ impl Rules {
                 .unwrap_or(Thresholds::API);
             let thresholds = fc.thresholds.apply(start);
             check_thresholds(&thresholds).map_err(invalid)?;
+            if let Some(i) = fc.matchers.iter().position(|m| !m.equals.is_empty() && !m.has_key_part()) {
+                return Err(invalid(format!("match #{}: `equals` needs `attr` or `attr_prefix`", i + 1)));
+            }
             if let Some(i) = fc.matchers.iter().position(Matcher::is_empty) {
                 return Err(invalid(format!("match #{} states no condition", i + 1)));
-            }
-            if let Some(m) = fc.matchers.iter().find(|m| !m.equals.is_empty() && !m.has_key_part()) {
-                let _ = m;
-                return Err(invalid("`equals` needs `attr` or `attr_prefix`".to_string()));
             }
             match existing.and_then(|i| rules.categories.get_mut(i)) {
                 Some(c) => {
@@ -707,6 +706,9 @@ pub fn parse_duration_nanos(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("duration \"{text}\" is too large"))
 }
 
+/// "Not computed yet" in the classifier caches.
+const UNKNOWN: u64 = u64::MAX;
+
 /// Matches spans of one set against the rules, caching per attribute key and per span name.
 pub(crate) struct Classifier<'a> {
     rules: &'a Rules,
@@ -717,8 +719,10 @@ pub(crate) struct Classifier<'a> {
     no_key_mask: u64,
     /// Bits of matchers that need a value check (`equals`).
     equals_mask: u64,
-    key_cache: HashMap<StrId, u64>,
-    name_cache: HashMap<StrId, u64>,
+    /// Matcher bits per interned string (attribute keys, span names), filled lazily;
+    /// [`UNKNOWN`] = not computed yet. Dense over the interner: one `u64` per string.
+    key_cache: Vec<u64>,
+    name_cache: Vec<u64>,
 }
 
 impl<'a> Classifier<'a> {
@@ -746,14 +750,16 @@ impl<'a> Classifier<'a> {
             matchers,
             no_key_mask,
             equals_mask,
-            key_cache: HashMap::new(),
-            name_cache: HashMap::new(),
+            key_cache: vec![UNKNOWN; set.arena.strings.len()],
+            name_cache: vec![UNKNOWN; set.arena.strings.len()],
         }
     }
 
     fn key_bits(&mut self, key: StrId) -> u64 {
-        if let Some(&b) = self.key_cache.get(&key) {
-            return b;
+        if let Some(&b) = self.key_cache.get(key.0 as usize) {
+            if b != UNKNOWN {
+                return b;
+            }
         }
         let text = self.set.str(key);
         let mut bits = 0u64;
@@ -762,13 +768,17 @@ impl<'a> Classifier<'a> {
                 bits |= 1 << bit;
             }
         }
-        self.key_cache.insert(key, bits);
+        if let Some(slot) = self.key_cache.get_mut(key.0 as usize) {
+            *slot = bits;
+        }
         bits
     }
 
     fn name_bits(&mut self, name: StrId) -> u64 {
-        if let Some(&b) = self.name_cache.get(&name) {
-            return b;
+        if let Some(&b) = self.name_cache.get(name.0 as usize) {
+            if b != UNKNOWN {
+                return b;
+            }
         }
         let lower = self.set.str(name).to_ascii_lowercase();
         let mut bits = 0u64;
@@ -777,7 +787,9 @@ impl<'a> Classifier<'a> {
                 bits |= 1 << bit;
             }
         }
-        self.name_cache.insert(name, bits);
+        if let Some(slot) = self.name_cache.get_mut(name.0 as usize) {
+            *slot = bits;
+        }
         bits
     }
 

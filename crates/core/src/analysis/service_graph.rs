@@ -25,7 +25,7 @@
 //!
 //! Not here: the Prometheus exposition of these figures (the server does that).
 
-use super::prep::{attr, time_range, Prepared};
+use super::prep::{attr, attrs_of, time_range, Prepared};
 use super::stats::{histogram, ratio, DurationSummary, SERVICE_GRAPH_BUCKETS_NANOS};
 use crate::model::{SpanKind, StrId, Value, NO_SPAN};
 use hashbrown::HashMap;
@@ -178,7 +178,7 @@ fn first_attr(prep: &Prepared<'_>, span: &crate::model::Span, keys: &[Option<Str
 }
 
 fn has_db(prep: &Prepared<'_>, span: &crate::model::Span) -> bool {
-    prep.keys.db_keys().iter().any(|&k| attr(prep.set, span, k).is_some())
+    attrs_of(prep.set, span, prep.keys.db_keys()).iter().any(Option::is_some)
 }
 
 /// Server node of a database client span (§2 naming order).

@@ -378,9 +378,9 @@ pub(crate) fn analyze(prep: &Prepared<'_>, trace_index: u32, trace: &Trace) -> T
         }
     }
     for r in rows.iter_mut() {
-        if r.count > 0 {
-            r.avg_nanos = r.total_nanos / r.count;
-            r.self_avg_nanos = r.self_total_nanos / r.count;
+        if let (Some(avg), Some(self_avg)) = (r.total_nanos.checked_div(r.count), r.self_total_nanos.checked_div(r.count)) {
+            r.avg_nanos = avg;
+            r.self_avg_nanos = self_avg;
         } else {
             r.min_nanos = 0;
             r.self_min_nanos = 0;

@@ -66,9 +66,15 @@ pub fn sniff(bytes: &[u8]) -> Sniff {
                 // More after the first document: JSON Lines (or concatenated documents).
                 return Sniff::Json(Some(Format::OtlpJson));
             }
-            if ["resourceSpans", "batches", "trace", "result", "instrumentationLibrarySpans"]
-                .iter()
-                .any(|k| has(k))
+            if [
+                "resourceSpans",
+                "batches",
+                "trace",
+                "result",
+                "instrumentationLibrarySpans",
+            ]
+            .iter()
+            .any(|k| has(k))
             {
                 return Sniff::Json(Some(Format::OtlpJson));
             }
@@ -296,7 +302,10 @@ pub(crate) fn read_detected(bytes: &[u8], builder: &mut TraceSetBuilder) -> Resu
             ));
             reasons.push((Format::JaegerJson, "no data[].spans".to_string()));
             reasons.push((Format::ZipkinJson, "not an array of spans".to_string()));
-            reasons.push((Format::OtlpProto, "the input is JSON text, not binary protobuf".to_string()));
+            reasons.push((
+                Format::OtlpProto,
+                "the input is JSON text, not binary protobuf".to_string(),
+            ));
         }
         Sniff::Json(guess) => {
             let mut order: Vec<Format> = guess.into_iter().collect();
@@ -307,23 +316,27 @@ pub(crate) fn read_detected(bytes: &[u8], builder: &mut TraceSetBuilder) -> Resu
                     Err(reason) => reasons.push((format, reason)),
                 }
             }
-            reasons.push((Format::OtlpProto, "the input is JSON text, not binary protobuf".to_string()));
+            reasons.push((
+                Format::OtlpProto,
+                "the input is JSON text, not binary protobuf".to_string(),
+            ));
         }
         Sniff::Text(first_line) => {
-            let why = format!("not JSON: the input is text starting with {first_line:?}");
             for format in json_formats {
-                reasons.push((format, why.clone()));
+                reasons.push((format, "not JSON".to_string()));
             }
-            reasons.push((Format::OtlpProto, format!("the input is text starting with {first_line:?}")));
+            reasons.push((
+                Format::OtlpProto,
+                format!("the input is text starting with {first_line:?}, not binary protobuf"),
+            ));
         }
         Sniff::Binary => {
             match read_with(Format::OtlpProto, body, builder) {
                 Ok(()) => return Ok(Format::OtlpProto),
                 Err(reason) => reasons.push((Format::OtlpProto, reason)),
             }
-            let first = body.first().copied().unwrap_or(0);
             for format in json_formats {
-                reasons.push((format, format!("binary data, not JSON (first byte 0x{first:02x})")));
+                reasons.push((format, "binary data, not JSON".to_string()));
             }
         }
     }
@@ -331,10 +344,13 @@ pub(crate) fn read_detected(bytes: &[u8], builder: &mut TraceSetBuilder) -> Resu
     let rejections = Format::ALL
         .iter()
         .filter_map(|f| {
-            reasons.iter().find(|(g, _)| g == f).map(|(format, reason)| Rejection {
-                format: *format,
-                reason: reason.clone(),
-            })
+            reasons
+                .iter()
+                .find(|(g, _)| g == f)
+                .map(|(format, reason)| Rejection {
+                    format: *format,
+                    reason: reason.clone(),
+                })
         })
         .collect();
     Err(ReadError::NotATrace(rejections))
@@ -349,14 +365,20 @@ mod tests {
         let j = |f| Sniff::Json(Some(f));
         assert_eq!(sniff(br#"  {"resourceSpans":[]}"#), j(Format::OtlpJson));
         assert_eq!(sniff(b"\xEF\xBB\xBF{\"batches\":[]}"), j(Format::OtlpJson));
-        assert_eq!(sniff(br#"{"metrics":{},"trace":{"resourceSpans":[]}}"#), j(Format::OtlpJson));
+        assert_eq!(
+            sniff(br#"{"metrics":{},"trace":{"resourceSpans":[]}}"#),
+            j(Format::OtlpJson)
+        );
         assert_eq!(sniff(br#"{"result":{"resourceSpans":[]}}"#), j(Format::OtlpJson));
         assert_eq!(sniff(b"{\"a\":1}\n{\"a\":2}\n"), j(Format::OtlpJson));
         assert_eq!(
             sniff(br#"{"_comment":"x {[\"","traceID":"1","spans":[]}"#),
             j(Format::JaegerJson)
         );
-        assert_eq!(sniff(br#"{"data":[{"spans":[]}],"total":0}"#), j(Format::JaegerJson));
+        assert_eq!(
+            sniff(br#"{"data":[{"spans":[]}],"total":0}"#),
+            j(Format::JaegerJson)
+        );
         assert_eq!(sniff(br#"[{"traceID":"1","spans":[]}]"#), j(Format::JaegerJson));
         assert_eq!(sniff(br#"[{"traceId":"1","id":"2"}]"#), j(Format::ZipkinJson));
         assert_eq!(sniff(br#"[[{"traceId":"1","id":"2"}]]"#), j(Format::ZipkinJson));
@@ -369,7 +391,10 @@ mod tests {
         );
         assert_eq!(sniff(b" \n\t"), Sniff::Empty);
         assert_eq!(sniff(b""), Sniff::Empty);
-        assert_eq!(sniff(b"404 page not found\n"), Sniff::Text("404 page not found".to_string()));
+        assert_eq!(
+            sniff(b"404 page not found\n"),
+            Sniff::Text("404 page not found".to_string())
+        );
         assert_eq!(sniff(&[0x0a, 0x00]), Sniff::Binary);
         // Truncated documents still give a guess.
         assert_eq!(sniff(br#"{"resourceSpans":[{"resource":"#), j(Format::OtlpJson));
@@ -379,7 +404,8 @@ mod tests {
     #[test]
     fn not_a_trace_lists_every_format() {
         let mut b = TraceSetBuilder::new();
-        let err = read_detected(br#"{"traces":[{"traceID":"1","rootServiceName":"a"}]}"#, &mut b).unwrap_err();
+        let err =
+            read_detected(br#"{"traces":[{"traceID":"1","rootServiceName":"a"}]}"#, &mut b).unwrap_err();
         let ReadError::NotATrace(list) = &err else {
             panic!("{err:?}")
         };

@@ -32,6 +32,8 @@
 //! - Logs become events: the string field `event` names the event (or, without it, the field
 //!   `message`); the remaining fields are its attributes. A log without a timestamp is placed at
 //!   the span start (`invalid_time`).
+//! - Ids that are neither hex nor base64 (`"span-1"`) are hashed (`opaque_id`, reported once per
+//!   distinct id string per document).
 //! - Trace-level `warnings` go to the diagnostics' document warnings; span-level ones are
 //!   ignored.
 //!
@@ -41,12 +43,12 @@
 use super::detect::strip_bom;
 use crate::diagnostics::DiagnosticKind;
 use crate::model::{
-    Event, IdEncoding, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, StatusCode, StrId,
-    TraceId, TraceSetBuilder, Value,
+    Event, IdEncoding, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, StatusCode, StrId, TraceId,
+    TraceSetBuilder, Value,
 };
 use base64::Engine;
 use serde_json::{Map, Value as J};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Reads one Jaeger JSON document into the builder, or says why it is not one.
 pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), String> {
@@ -56,6 +58,7 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
         b: builder,
         scopes: HashMap::new(),
         inline_processes: HashMap::new(),
+        opaque_seen: HashSet::new(),
     };
     for location in bad_elements {
         reader.b.diagnostics.add(
@@ -154,7 +157,10 @@ fn error_response(obj: &Map<String, J>) -> Option<String> {
     if texts.is_empty() {
         return None;
     }
-    Some(format!("a Jaeger error response without data: {}", texts.join("; ")))
+    Some(format!(
+        "a Jaeger error response without data: {}",
+        texts.join("; ")
+    ))
 }
 
 struct Reader<'b> {
@@ -163,6 +169,8 @@ struct Reader<'b> {
     scopes: HashMap<(StrId, StrId), u32>,
     /// Inline `process` objects (as JSON text) → resource index.
     inline_processes: HashMap<String, u32>,
+    /// Opaque id strings already reported (each is reported once per document).
+    opaque_seen: HashSet<String>,
 }
 
 /// What the special tags of a span said.
@@ -182,8 +190,15 @@ impl Reader<'_> {
         let trace_id_text = trace.get("traceID").and_then(J::as_str).unwrap_or("");
         if let Some(J::Array(warnings)) = trace.get("warnings") {
             for w in warnings.iter().filter_map(J::as_str) {
-                let label = if trace_id_text.is_empty() { "?" } else { trace_id_text };
-                self.b.diagnostics.warnings.push(format!("Jaeger trace {label}: {w}"));
+                let label = if trace_id_text.is_empty() {
+                    "?"
+                } else {
+                    trace_id_text
+                };
+                self.b
+                    .diagnostics
+                    .warnings
+                    .push(format!("Jaeger trace {label}: {w}"));
             }
         }
         let processes = trace.get("processes").and_then(J::as_object);
@@ -198,7 +213,13 @@ impl Reader<'_> {
                 format!("{location}.spans[{i}]")
             };
             let Some(span) = span.as_object() else {
-                self.skip(DiagnosticKind::InvalidField, &loc, None, None, "span is not an object");
+                self.skip(
+                    DiagnosticKind::InvalidField,
+                    &loc,
+                    None,
+                    None,
+                    "span is not an object",
+                );
                 continue;
             };
             // Resource: processID into `processes`, else the inline process.
@@ -244,7 +265,14 @@ impl Reader<'_> {
         }
     }
 
-    fn skip(&mut self, kind: DiagnosticKind, loc: &str, span_id: Option<&str>, field: Option<&str>, msg: &str) {
+    fn skip(
+        &mut self,
+        kind: DiagnosticKind,
+        loc: &str,
+        span_id: Option<&str>,
+        field: Option<&str>,
+        msg: &str,
+    ) {
         self.b.diagnostics.spans_skipped += 1;
         self.b.diagnostics.add(kind, loc, span_id, field, msg);
     }
@@ -261,7 +289,11 @@ impl Reader<'_> {
     }
 
     fn resource(&mut self, process: &J) -> u32 {
-        let service = process.get("serviceName").and_then(J::as_str).unwrap_or("").trim();
+        let service = process
+            .get("serviceName")
+            .and_then(J::as_str)
+            .unwrap_or("")
+            .trim();
         let service_name = self.b.arena.intern(service);
         let mut attrs = Vec::new();
         if !service_name.is_empty() {
@@ -301,7 +333,7 @@ impl Reader<'_> {
 
     fn span_id(&mut self, text: &str, loc: &str, field: &str) -> Option<SpanId> {
         let (id, enc) = SpanId::parse_any(text).ok()?;
-        if enc == IdEncoding::Hashed {
+        if enc == IdEncoding::Hashed && self.opaque_seen.insert(text.to_string()) {
             self.b.diagnostics.add(
                 DiagnosticKind::OpaqueId,
                 loc,
@@ -315,7 +347,7 @@ impl Reader<'_> {
 
     fn trace_id(&mut self, text: &str, loc: &str, span_id: &str, field: &str) -> Option<TraceId> {
         let (id, enc) = TraceId::parse_any(text).ok()?;
-        if enc == IdEncoding::Hashed {
+        if enc == IdEncoding::Hashed && self.opaque_seen.insert(text.to_string()) {
             self.b.diagnostics.add(
                 DiagnosticKind::OpaqueId,
                 loc,
@@ -335,19 +367,43 @@ impl Reader<'_> {
         };
         let sid = (!span_id_text.trim().is_empty()).then_some(span_id_text);
         if trace_id_text.trim().is_empty() {
-            self.skip(DiagnosticKind::MissingTraceId, loc, sid, Some("traceID"), "span has no trace id");
+            self.skip(
+                DiagnosticKind::MissingTraceId,
+                loc,
+                sid,
+                Some("traceID"),
+                "span has no trace id",
+            );
             return;
         }
         let Some(span_id_text) = sid else {
-            self.skip(DiagnosticKind::MissingSpanId, loc, None, Some("spanID"), "span has no span id");
+            self.skip(
+                DiagnosticKind::MissingSpanId,
+                loc,
+                None,
+                Some("spanID"),
+                "span has no span id",
+            );
             return;
         };
         let Some(trace_id) = self.trace_id(trace_id_text, loc, span_id_text, "traceID") else {
-            self.skip(DiagnosticKind::MissingTraceId, loc, sid, Some("traceID"), "span has no trace id");
+            self.skip(
+                DiagnosticKind::MissingTraceId,
+                loc,
+                sid,
+                Some("traceID"),
+                "span has no trace id",
+            );
             return;
         };
         let Some(span_id) = self.span_id(span_id_text, loc, "spanID") else {
-            self.skip(DiagnosticKind::MissingSpanId, loc, None, Some("spanID"), "span has no span id");
+            self.skip(
+                DiagnosticKind::MissingSpanId,
+                loc,
+                None,
+                Some("spanID"),
+                "span has no span id",
+            );
             return;
         };
         if trace_id.is_zero() {
@@ -494,7 +550,12 @@ impl Reader<'_> {
 
     /// The parent (first same-trace CHILD_OF, else first same-trace FOLLOWS_FROM) and the other
     /// references as links.
-    fn references(&mut self, span: &Map<String, J>, trace_id: TraceId, loc: &str) -> (Option<SpanId>, Vec<Link>) {
+    fn references(
+        &mut self,
+        span: &Map<String, J>,
+        trace_id: TraceId,
+        loc: &str,
+    ) -> (Option<SpanId>, Vec<Link>) {
         // (is CHILD_OF, trace id, span id)
         let mut refs: Vec<(bool, TraceId, SpanId)> = Vec::new();
         if let Some(J::Array(items)) = span.get("references") {
@@ -548,7 +609,10 @@ impl Reader<'_> {
             if Some(i) == parent_index {
                 continue;
             }
-            let text = self.b.arena.intern(if child_of { "child_of" } else { "follows_from" });
+            let text = self
+                .b
+                .arena
+                .intern(if child_of { "child_of" } else { "follows_from" });
             let attrs = self.b.arena.push_kvs(&[KeyValue {
                 key: ref_type_key,
                 value: Value::Str(text),
@@ -921,10 +985,16 @@ mod tests {
         assert_eq!(s.kind, SpanKind::Client);
         assert_eq!(s.status_code, StatusCode::Error);
         assert_eq!(s.start_unix_nanos, 1_700_000_000_000_000_000);
-        assert_eq!(attr(&set, &s, "big"), Some(OwnedValue::Int(9_223_372_036_854_775_222)));
+        assert_eq!(
+            attr(&set, &s, "big"),
+            Some(OwnedValue::Int(9_223_372_036_854_775_222))
+        );
         assert_eq!(attr(&set, &s, "n"), Some(OwnedValue::Int(7)));
         assert_eq!(attr(&set, &s, "f"), Some(OwnedValue::Double(72.5)));
-        assert_eq!(attr(&set, &s, "blob"), Some(OwnedValue::Bytes(vec![0, 0, 0x30, 0x39])));
+        assert_eq!(
+            attr(&set, &s, "blob"),
+            Some(OwnedValue::Bytes(vec![0, 0, 0x30, 0x39]))
+        );
         assert_eq!(attr(&set, &s, "untyped"), Some(OwnedValue::Bool(true)));
         assert_eq!(attr(&set, &s, "span.kind"), None);
         assert_eq!(attr(&set, &s, "error"), None);
@@ -935,7 +1005,10 @@ mod tests {
         let ev = set.events(&s)[0];
         assert_eq!(set.str(ev.name), "hello");
         assert_eq!(ev.time_unix_nanos, 1_700_000_000_000_001_000);
-        assert_eq!(set.arena.load_attrs(ev.attrs), vec![("k".to_string(), OwnedValue::Str("v".into()))]);
+        assert_eq!(
+            set.arena.load_attrs(ev.attrs),
+            vec![("k".to_string(), OwnedValue::Str("v".into()))]
+        );
     }
 
     #[test]
@@ -960,7 +1033,10 @@ mod tests {
         assert_eq!(links[0].trace_id.to_hex(), "000000000000000000000000000000ff");
         assert_eq!(
             set.arena.load_attrs(links[1].attrs),
-            vec![("opentracing.ref_type".to_string(), OwnedValue::Str("follows_from".into()))]
+            vec![(
+                "opentracing.ref_type".to_string(),
+                OwnedValue::Str("follows_from".into())
+            )]
         );
         assert_eq!(by_name("old").parent_span_id, SpanId::from_hex("3"));
     }
@@ -993,8 +1069,17 @@ mod tests {
         assert_eq!(micros_to_nanos(&serde_json::json!(5)), Ok(5000));
         assert_eq!(micros_to_nanos(&serde_json::json!("5")), Ok(5000));
         assert_eq!(micros_to_nanos(&serde_json::json!(-5)), Err(TimeError::Negative));
-        assert_eq!(micros_to_nanos(&serde_json::json!("-5")), Err(TimeError::Negative));
-        assert_eq!(micros_to_nanos(&serde_json::json!(1.5)), Err(TimeError::NotInteger));
-        assert_eq!(micros_to_nanos(&serde_json::json!(u64::MAX)), Err(TimeError::Overflow));
+        assert_eq!(
+            micros_to_nanos(&serde_json::json!("-5")),
+            Err(TimeError::Negative)
+        );
+        assert_eq!(
+            micros_to_nanos(&serde_json::json!(1.5)),
+            Err(TimeError::NotInteger)
+        );
+        assert_eq!(
+            micros_to_nanos(&serde_json::json!(u64::MAX)),
+            Err(TimeError::Overflow)
+        );
     }
 }

@@ -184,6 +184,29 @@ struct Ctx<'b> {
     links: Vec<Link>,
     bytes: Vec<u8>,
     pending: Vec<Pending>,
+    /// Direct-mapped cache in front of the interner: `(tag, id)` per slot.
+    intern_cache: Vec<(u64, StrId)>,
+}
+
+/// Slots of the intern cache (a power of two).
+const INTERN_CACHE_SLOTS: usize = 4096;
+
+/// A cheap tag for a non-empty string: length and its first and last 8 bytes, mixed. Equal
+/// strings have equal tags; unequal ones are told apart by a compare on hit.
+fn quick_tag(s: &[u8]) -> u64 {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        let n = b.len().min(8);
+        if let (Some(dst), Some(src)) = (w.get_mut(..n), b.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        u64::from_le_bytes(w)
+    };
+    let first = word(s);
+    let last = word(s.get(s.len().saturating_sub(8)..).unwrap_or(&[]));
+    let mut h = first ^ last.rotate_left(29) ^ (s.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 29)
 }
 
 impl<'b> Ctx<'b> {
@@ -202,6 +225,7 @@ impl<'b> Ctx<'b> {
             links: Vec::new(),
             bytes: Vec::new(),
             pending: Vec::new(),
+            intern_cache: vec![(0, StrId::EMPTY); INTERN_CACHE_SLOTS],
         }
     }
 
@@ -245,8 +269,23 @@ impl<'b> Ctx<'b> {
         }
     }
 
+    /// Interns through the cache: repeated keys and values skip the interner's hashing.
     fn intern(&mut self, s: &str) -> StrId {
-        self.b.arena.intern(s)
+        if s.is_empty() {
+            return StrId::EMPTY;
+        }
+        let tag = quick_tag(s.as_bytes());
+        let slot = (tag as usize) & (INTERN_CACHE_SLOTS - 1);
+        if let Some(&(t, id)) = self.intern_cache.get(slot) {
+            if t == tag && !id.is_empty() && self.b.arena.str(id) == s {
+                return id;
+            }
+        }
+        let id = self.b.arena.intern(s);
+        if let Some(entry) = self.intern_cache.get_mut(slot) {
+            *entry = (tag, id);
+        }
+        id
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Mapping into the model (decisions written down here):
 //! - Ids are hex, left-padded to full width (`"2"` → `0000000000000002`); anything else is
-//!   hashed (`opaque_id`). A missing or empty `traceId` / `id` skips the span. A `parentId` that
-//!   is empty or all zeros means "no parent".
+//!   hashed (`opaque_id`, reported once per distinct id string per document). A missing or
+//!   empty `traceId` / `id` skips the span. A `parentId` that is empty or all zeros means "no
+//!   parent".
 //! - `kind`: `CLIENT`/`SERVER`/`PRODUCER`/`CONSUMER`. An absent kind is **Internal**: Zipkin
 //!   documents it as a local, in-process span, which is what OpenTelemetry's INTERNAL means. An
 //!   unknown kind is Unspecified (`invalid_field`).
@@ -33,6 +34,9 @@
 //!   - duration: up to the latest annotation; else up to the end of a same-id half of the same
 //!     local service; else covering the children and other halves; else 0.
 //!
+//!   Only times the file gave are used as sources (a repaired time never feeds another repair),
+//!   and at most 256 related spans are looked at per span, so hostile input stays linear.
+//!
 //! Not here: Zipkin v1 (`binaryAnnotations`, endpoint-carrying annotations), detection, and tree
 //! assembly.
 
@@ -40,10 +44,11 @@ use super::detect::strip_bom;
 use super::jaeger_json::micros_to_nanos;
 use crate::diagnostics::DiagnosticKind;
 use crate::model::{
-    Event, IdEncoding, KeyValue, Resource, Span, SpanId, SpanKind, StatusCode, TraceId, TraceSetBuilder, Value,
+    Event, IdEncoding, KeyValue, Resource, Span, SpanId, SpanKind, StatusCode, TraceId, TraceSetBuilder,
+    Value,
 };
 use serde_json::{Map, Value as J};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Reads one Zipkin v2 document into the builder, or says why it is not one.
 pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), String> {
@@ -74,7 +79,11 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
     let looks_like_other = |o: &Map<String, J>| {
         o.contains_key("spans") || o.contains_key("resourceSpans") || o.contains_key("traceID")
     };
-    if !items.is_empty() && !objects.iter().any(|(o, _)| looks_like_span(o) && !looks_like_other(o)) {
+    if !items.is_empty()
+        && !objects
+            .iter()
+            .any(|(o, _)| looks_like_span(o) && !looks_like_other(o))
+    {
         return Err("not an array of spans (no element has traceId and id)".to_string());
     }
 
@@ -87,9 +96,10 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
             "not a Zipkin span object; skipped",
         );
     }
+    let mut opaque_seen = HashSet::new();
     let raws: Vec<Raw<'_>> = objects
         .into_iter()
-        .filter_map(|(o, loc)| parse_raw(o, loc, builder))
+        .filter_map(|(o, loc)| parse_raw(o, loc, &mut opaque_seen, builder))
         .collect();
     let raws = mark_shared(raws);
     let times = repair_times(&raws, builder);
@@ -127,7 +137,12 @@ fn id_text(v: Option<&J>) -> Option<String> {
     }
 }
 
-fn parse_raw<'a>(obj: &'a Map<String, J>, loc: String, b: &mut TraceSetBuilder) -> Option<Raw<'a>> {
+fn parse_raw<'a>(
+    obj: &'a Map<String, J>,
+    loc: String,
+    opaque_seen: &mut HashSet<String>,
+    b: &mut TraceSetBuilder,
+) -> Option<Raw<'a>> {
     let sid_text = id_text(obj.get("id"));
     let Some(trace_text) = id_text(obj.get("traceId")) else {
         b.diagnostics.spans_skipped += 1;
@@ -142,12 +157,17 @@ fn parse_raw<'a>(obj: &'a Map<String, J>, loc: String, b: &mut TraceSetBuilder) 
     };
     let Some(sid_text) = sid_text else {
         b.diagnostics.spans_skipped += 1;
-        b.diagnostics
-            .add(DiagnosticKind::MissingSpanId, &loc, None, Some("id"), "span has no span id");
+        b.diagnostics.add(
+            DiagnosticKind::MissingSpanId,
+            &loc,
+            None,
+            Some("id"),
+            "span has no span id",
+        );
         return None;
     };
     let (trace_id, enc) = TraceId::parse_any(&trace_text).ok()?;
-    if enc == IdEncoding::Hashed {
+    if enc == IdEncoding::Hashed && opaque_seen.insert(trace_text.clone()) {
         b.diagnostics.add(
             DiagnosticKind::OpaqueId,
             &loc,
@@ -165,9 +185,9 @@ fn parse_raw<'a>(obj: &'a Map<String, J>, loc: String, b: &mut TraceSetBuilder) 
             "all-zero trace id kept as is",
         );
     }
-    let span_id = opaque_checked_span_id(&sid_text, &loc, "id", b)?;
+    let span_id = opaque_checked_span_id(&sid_text, &loc, "id", opaque_seen, b)?;
     let parent = match id_text(obj.get("parentId")) {
-        Some(p) => opaque_checked_span_id(&p, &loc, "parentId", b).filter(|p| !p.is_zero()),
+        Some(p) => opaque_checked_span_id(&p, &loc, "parentId", opaque_seen, b).filter(|p| !p.is_zero()),
         None => None,
     };
     let kind = match obj.get("kind") {
@@ -233,9 +253,16 @@ fn invalid_kind(loc: &str, sid: &str, b: &mut TraceSetBuilder) {
     );
 }
 
-fn opaque_checked_span_id(text: &str, loc: &str, field: &str, b: &mut TraceSetBuilder) -> Option<SpanId> {
+/// Parses a span id; an opaque one is reported the first time this document shows it.
+fn opaque_checked_span_id(
+    text: &str,
+    loc: &str,
+    field: &str,
+    opaque_seen: &mut HashSet<String>,
+    b: &mut TraceSetBuilder,
+) -> Option<SpanId> {
     let (id, enc) = SpanId::parse_any(text).ok()?;
-    if enc == IdEncoding::Hashed {
+    if enc == IdEncoding::Hashed && opaque_seen.insert(text.to_string()) {
         b.diagnostics.add(
             DiagnosticKind::OpaqueId,
             loc,
@@ -248,7 +275,13 @@ fn opaque_checked_span_id(text: &str, loc: &str, field: &str, b: &mut TraceSetBu
 }
 
 /// An optional microsecond field in nanoseconds; an unreadable value counts as missing.
-fn optional_time(obj: &Map<String, J>, key: &str, loc: &str, sid: &str, b: &mut TraceSetBuilder) -> Option<u64> {
+fn optional_time(
+    obj: &Map<String, J>,
+    key: &str,
+    loc: &str,
+    sid: &str,
+    b: &mut TraceSetBuilder,
+) -> Option<u64> {
     match obj.get(key) {
         None | Some(J::Null) => None,
         Some(v) => match micros_to_nanos(v) {
@@ -282,6 +315,9 @@ fn mark_shared(mut raws: Vec<Raw<'_>>) -> Vec<Raw<'_>> {
     raws
 }
 
+/// How many related spans (other halves, children, parents) time repair looks at per span.
+const MAX_CANDIDATES: usize = 256;
+
 /// (start, end) in nanoseconds for every span, repairing missing times.
 fn repair_times(raws: &[Raw<'_>], b: &mut TraceSetBuilder) -> Vec<(u64, u64)> {
     let mut by_id: HashMap<(TraceId, SpanId), Vec<usize>> = HashMap::new();
@@ -305,12 +341,18 @@ fn repair_times(raws: &[Raw<'_>], b: &mut TraceSetBuilder) -> Vec<(u64, u64)> {
     let none: Vec<usize> = Vec::new();
     let mut out = Vec::with_capacity(raws.len());
     for (i, r) in raws.iter().enumerate() {
+        if let (Some(t), Some(d)) = (r.timestamp, r.duration) {
+            out.push((t, t.saturating_add(d)));
+            continue;
+        }
+        // Bounded candidate lists keep hostile input (thousands of spans sharing one id) linear.
         let halves: Vec<usize> = by_id
             .get(&(r.trace_id, r.span_id))
             .unwrap_or(&none)
             .iter()
             .copied()
             .filter(|&j| j != i)
+            .take(MAX_CANDIDATES)
             .collect();
         let same_service: Vec<usize> = halves
             .iter()
@@ -318,6 +360,7 @@ fn repair_times(raws: &[Raw<'_>], b: &mut TraceSetBuilder) -> Vec<(u64, u64)> {
             .filter(|&j| raws.get(j).is_some_and(|o| o.service == r.service))
             .collect();
         let kids = children.get(&(r.trace_id, r.span_id)).unwrap_or(&none);
+        let kids = kids.get(..kids.len().min(MAX_CANDIDATES)).unwrap_or(&[]);
         let (start, start_note) = match r.timestamp {
             Some(t) => (t, None),
             None => {
@@ -325,7 +368,7 @@ fn repair_times(raws: &[Raw<'_>], b: &mut TraceSetBuilder) -> Vec<(u64, u64)> {
                 let parent_start = r
                     .parent
                     .and_then(|p| by_id.get(&(r.trace_id, p)))
-                    .and_then(|list| earliest(list));
+                    .and_then(|list| earliest(list.get(..list.len().min(MAX_CANDIDATES)).unwrap_or(&[])));
                 let (t, from) = if let Some((lo, _)) = r.annotations {
                     (lo, "the earliest annotation")
                 } else if let Some(t) = earliest(&same_service) {
@@ -348,7 +391,7 @@ fn repair_times(raws: &[Raw<'_>], b: &mut TraceSetBuilder) -> Vec<(u64, u64)> {
             Some(d) => (start.saturating_add(d), None),
             None => {
                 let latest = |list: &[usize]| list.iter().filter_map(|&j| known_end(j)).max();
-                let mut covering: Vec<usize> = kids.clone();
+                let mut covering: Vec<usize> = kids.to_vec();
                 covering.extend(halves.iter().copied());
                 let (e, how) = if let Some((_, hi)) = r.annotations.filter(|a| a.1 > start) {
                     (hi, "up to the latest annotation")
@@ -367,7 +410,11 @@ fn repair_times(raws: &[Raw<'_>], b: &mut TraceSetBuilder) -> Vec<(u64, u64)> {
                 DiagnosticKind::MissingTime,
                 &r.loc,
                 Some(&r.id_text),
-                Some(if note.starts_with("timestamp") { "timestamp" } else { "duration" }),
+                Some(if note.starts_with("timestamp") {
+                    "timestamp"
+                } else {
+                    "duration"
+                }),
                 note,
             );
         }
@@ -477,7 +524,13 @@ fn push_span(
     // Endpoints.
     let mut extra: Vec<(&str, Value)> = Vec::new();
     if let Some(local) = obj.get("localEndpoint").and_then(J::as_object) {
-        endpoint_attrs(local, "network.local.address", "network.local.port", &mut extra, b);
+        endpoint_attrs(
+            local,
+            "network.local.address",
+            "network.local.port",
+            &mut extra,
+            b,
+        );
     }
     if let Some(remote) = obj.get("remoteEndpoint").and_then(J::as_object) {
         if let Some(name) = remote.get("serviceName").and_then(J::as_str) {
@@ -603,8 +656,14 @@ mod tests {
         assert_eq!(set.service_name(&s), "foo");
         assert_eq!(attr(&set, &s, "foo"), Some(OwnedValue::Str("bar".into())));
         assert_eq!(attr(&set, &s, "error"), None);
-        assert_eq!(attr(&set, &s, "peer.service"), Some(OwnedValue::Str("bar".into())));
-        assert_eq!(attr(&set, &s, "network.peer.address"), Some(OwnedValue::Str("::1".into())));
+        assert_eq!(
+            attr(&set, &s, "peer.service"),
+            Some(OwnedValue::Str("bar".into()))
+        );
+        assert_eq!(
+            attr(&set, &s, "network.peer.address"),
+            Some(OwnedValue::Str("::1".into()))
+        );
         assert_eq!(attr(&set, &s, "network.peer.port"), Some(OwnedValue::Int(9411)));
         assert_eq!(attr(&set, &s, "network.local.port"), Some(OwnedValue::Int(8080)));
         assert_eq!(attr(&set, &s, "zipkin.debug"), Some(OwnedValue::Bool(true)));
@@ -620,10 +679,18 @@ mod tests {
                   "tags":{"otel.status_code":"ERROR","otel.status_description":"boom","error":"x"}}]]"#,
         );
         assert_eq!(set.traces().len(), 2);
-        let a = set.spans().iter().find(|s| s.trace_id == TraceId::from_hex("a").unwrap()).unwrap();
+        let a = set
+            .spans()
+            .iter()
+            .find(|s| s.trace_id == TraceId::from_hex("a").unwrap())
+            .unwrap();
         assert_eq!(a.kind, SpanKind::Internal);
         assert_eq!(set.service_name(a), crate::model::UNKNOWN_SERVICE);
-        let b = set.spans().iter().find(|s| s.trace_id == TraceId::from_hex("b").unwrap()).unwrap();
+        let b = set
+            .spans()
+            .iter()
+            .find(|s| s.trace_id == TraceId::from_hex("b").unwrap())
+            .unwrap();
         assert_eq!(set.service_name(b), "unknown");
         assert_eq!(b.status_code, StatusCode::Error);
         assert_eq!(set.str(b.status_message), "boom");
@@ -682,7 +749,9 @@ mod tests {
             assert!(read(doc.as_bytes(), &mut b).is_err(), "{doc}");
         }
         assert_eq!(b.span_count(), 0);
-        let set = load(r#"[{"id":"1"},{"traceId":"1"},{"traceId":"1","id":"span-x","timestamp":1,"duration":1},7]"#);
+        let set = load(
+            r#"[{"id":"1"},{"traceId":"1"},{"traceId":"1","id":"span-x","timestamp":1,"duration":1},7]"#,
+        );
         assert_eq!(set.span_count(), 1);
         assert_eq!(set.diagnostics.spans_skipped, 2);
         assert_eq!(set.diagnostics.count(DiagnosticKind::OpaqueId), 1);

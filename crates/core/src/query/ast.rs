@@ -366,7 +366,10 @@ pub enum MetricsFunc {
     Rate,
     CountOverTime,
     /// `quantile_over_time(field, q1, q2, ...)`.
-    QuantileOverTime { field: FieldRef, quantiles: Vec<f64> },
+    QuantileOverTime {
+        field: FieldRef,
+        quantiles: Vec<f64>,
+    },
     HistogramOverTime(FieldRef),
     SumOverTime(FieldRef),
     MinOverTime(FieldRef),

@@ -14,7 +14,9 @@
 //! Not here: metrics, parsing.
 
 use super::ast::*;
-use super::result::{ResultAttr, ResultValue, SearchResult, ServiceStats, SpanMatch, SpansetMatch, TraceMatch};
+use super::result::{
+    ResultAttr, ResultValue, SearchResult, ServiceStats, SpanMatch, SpansetMatch, TraceMatch,
+};
 use crate::model::{SpanKind, StatusCode, Trace, TraceSet, Value, NO_SPAN};
 use std::collections::BTreeMap;
 
@@ -46,14 +48,35 @@ struct Spanset {
 /// Runs a search over every trace: matching traces, most recent first (then by trace id),
 /// at most `options.limit`.
 pub fn search(set: &TraceSet, query: &Query, options: SearchOptions) -> SearchResult {
+    search_where(set, query, options, |_, _| true)
+}
+
+/// [`search`] over the traces `keep(trace_index, trace)` accepts (a time range, a duration
+/// window: the server's `start`/`end`/`minDuration`/`maxDuration`).
+pub fn search_where(
+    set: &TraceSet,
+    query: &Query,
+    options: SearchOptions,
+    keep: impl Fn(u32, &Trace) -> bool,
+) -> SearchResult {
     let fields = query.mentioned_fields();
     let mut found: Vec<(u64, String, u32, Vec<Spanset>)> = Vec::new();
     let mut inspected_spans = 0u64;
+    let mut inspected_traces = 0u64;
     for (index, trace) in set.traces().iter().enumerate() {
+        if !keep(index as u32, trace) {
+            continue;
+        }
+        inspected_traces += 1;
         inspected_spans += u64::from(trace.spans.len);
         let spansets = eval_trace(set, index as u32, query);
         if !spansets.is_empty() {
-            found.push((trace.start_unix_nanos, trace.trace_id.to_hex(), index as u32, spansets));
+            found.push((
+                trace.start_unix_nanos,
+                trace.trace_id.to_hex(),
+                index as u32,
+                spansets,
+            ));
         }
     }
     found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -66,9 +89,21 @@ pub fn search(set: &TraceSet, query: &Query, options: SearchOptions) -> SearchRe
         .collect();
     SearchResult {
         traces,
-        inspected_traces: set.traces().len() as u64,
+        inspected_traces,
         inspected_spans,
     }
+}
+
+/// The value of a field on a span (`None` when absent): for metrics grouping (`by(...)`) and
+/// functions over a field (`quantile_over_time(duration, ...)`), which the server evaluates.
+/// Unscoped attributes prefer the span's value over the resource's.
+pub fn field_value(set: &TraceSet, span_index: u32, field: &FieldRef) -> Option<ResultValue> {
+    let span = set.span(span_index)?;
+    let trace = set.trace(span.trace)?;
+    let ctx = Ctx::new(set, trace);
+    ctx.values(span_index, field)
+        .first()
+        .and_then(|v| v.to_result(set))
 }
 
 /// The spans of one trace that the query selects (all spansets merged), sorted by set-wide
@@ -118,7 +153,9 @@ fn trace_match(
     let root = ctx.root.and_then(|r| set.span(r));
     let mut service_stats: BTreeMap<String, ServiceStats> = BTreeMap::new();
     for span in set.trace_spans(trace) {
-        let entry = service_stats.entry(set.service_name(span).to_string()).or_default();
+        let entry = service_stats
+            .entry(set.service_name(span).to_string())
+            .or_default();
         entry.span_count += 1;
         if span.is_error() {
             entry.error_count += 1;
@@ -143,6 +180,7 @@ fn trace_match(
                             span_index: i,
                             span_id: span.span_id.to_hex(),
                             name: wants_name.then(|| set.name(span).to_string()),
+                            span_name: set.name(span).to_string(),
                             service_name: set.service_name(span).to_string(),
                             start_unix_nanos: span.start_unix_nanos,
                             duration_nanos: span.duration_nanos(),
@@ -174,14 +212,17 @@ fn span_attributes(ctx: &Ctx, span: u32, fields: &[FieldRef]) -> Vec<ResultAttr>
     for f in fields {
         let (key, value) = match f {
             FieldRef::Intrinsic(Intrinsic::Status | Intrinsic::Kind | Intrinsic::StatusMessage) => {
-                let Some(v) = ctx.values(span, f).into_iter().next().and_then(|v| v.to_result(ctx.set)) else {
+                let Some(v) = ctx.values(span, f).first().and_then(|v| v.to_result(ctx.set)) else {
                     continue;
                 };
+                if v == ResultValue::Str(String::new()) {
+                    continue; // no status message
+                }
                 (f.label(), v)
             }
             FieldRef::Intrinsic(_) => continue,
             FieldRef::Attr { name, .. } => {
-                let Some(v) = ctx.values(span, f).into_iter().next().and_then(|v| v.to_result(ctx.set)) else {
+                let Some(v) = ctx.values(span, f).first().and_then(|v| v.to_result(ctx.set)) else {
                     continue;
                 };
                 (name.clone(), v)
@@ -223,6 +264,31 @@ struct Ctx<'a> {
     trace: &'a Trace,
     /// The trace's real root (not an orphan), when present.
     root: Option<u32>,
+}
+
+/// The values a field has on a span: one, or two for an unscoped attribute present on both
+/// the span and its resource.
+#[derive(Clone, Copy, Debug)]
+struct Cands<'a> {
+    items: [Val<'a>; 2],
+    len: usize,
+}
+
+impl<'a> Cands<'a> {
+    fn one(v: Val<'a>) -> Self {
+        Cands {
+            items: [v, Val::Nil],
+            len: 1,
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Val<'a>> + '_ {
+        self.items.iter().take(self.len).copied()
+    }
+
+    fn first(&self) -> Option<Val<'a>> {
+        self.iter().next()
+    }
 }
 
 /// A runtime value.
@@ -313,10 +379,14 @@ fn ordering_holds(ord: std::cmp::Ordering, op: CmpOp) -> bool {
 /// field (the other side is the pattern).
 fn compare(set: &TraceSet, a: Val, op: CmpOp, b: Val, regex: Option<&super::regex::Regex>) -> bool {
     if let Val::Array(items) = a {
-        return items.iter().any(|v| compare(set, Val::from_value(set, *v), op, b, regex));
+        return items
+            .iter()
+            .any(|v| compare(set, Val::from_value(set, *v), op, b, regex));
     }
     if let Val::Array(items) = b {
-        return items.iter().any(|v| compare(set, a, op, Val::from_value(set, *v), regex));
+        return items
+            .iter()
+            .any(|v| compare(set, a, op, Val::from_value(set, *v), regex));
     }
     if matches!(op, CmpOp::Match | CmpOp::NotMatch) {
         // The caller puts the field on the left; the pattern is compiled in `regex`.
@@ -328,11 +398,14 @@ fn compare(set: &TraceSet, a: Val, op: CmpOp, b: Val, regex: Option<&super::rege
     }
     match (a, b) {
         (Val::Str(x), Val::Str(y)) => ordering_holds(x.cmp(y), op),
-        (Val::Int(x), Val::Int(y)) | (Val::Dur(x), Val::Dur(y)) | (Val::Int(x), Val::Dur(y)) | (Val::Dur(x), Val::Int(y)) => {
-            ordering_holds(x.cmp(&y), op)
-        }
+        (Val::Int(x), Val::Int(y))
+        | (Val::Dur(x), Val::Dur(y))
+        | (Val::Int(x), Val::Dur(y))
+        | (Val::Dur(x), Val::Int(y)) => ordering_holds(x.cmp(&y), op),
         (Val::Bool(x), Val::Bool(y)) => matches!(op, CmpOp::Eq | CmpOp::Ne) && ordering_holds(x.cmp(&y), op),
-        (Val::Status(x), Val::Status(y)) => matches!(op, CmpOp::Eq | CmpOp::Ne) && ordering_holds(x.cmp(&y), op),
+        (Val::Status(x), Val::Status(y)) => {
+            matches!(op, CmpOp::Eq | CmpOp::Ne) && ordering_holds(x.cmp(&y), op)
+        }
         (Val::Kind(x), Val::Kind(y)) => matches!(op, CmpOp::Eq | CmpOp::Ne) && ordering_holds(x.cmp(&y), op),
         _ => match (a.number(), b.number()) {
             (Some(x), Some(y)) => x.partial_cmp(&y).is_some_and(|ord| ordering_holds(ord, op)),
@@ -360,19 +433,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// The candidate values of a field on a span (`[Nil]` when absent).
-    fn values(&self, span_index: u32, field: &FieldRef) -> Vec<Val<'a>> {
+    fn values(&self, span_index: u32, field: &FieldRef) -> Cands<'a> {
         let set = self.set;
         let Some(span) = set.span(span_index) else {
-            return vec![Val::Nil];
+            return Cands::one(Val::Nil);
         };
-        let one = |v: Option<Val<'a>>| vec![v.unwrap_or(Val::Nil)];
+        let one = |v: Option<Val<'a>>| Cands::one(v.unwrap_or(Val::Nil));
         match field {
             FieldRef::Intrinsic(i) => one(match i {
                 Intrinsic::Name => Some(Val::Str(set.name(span))),
                 Intrinsic::Status => Some(Val::Status(span.status_code)),
                 Intrinsic::StatusMessage => Some(Val::Str(set.str(span.status_message))),
                 Intrinsic::Kind => Some(Val::Kind(span.kind)),
-                Intrinsic::Duration => Some(Val::Dur(i64::try_from(span.duration_nanos()).unwrap_or(i64::MAX))),
+                Intrinsic::Duration => {
+                    Some(Val::Dur(i64::try_from(span.duration_nanos()).unwrap_or(i64::MAX)))
+                }
                 Intrinsic::RootName => self.root.and_then(|r| set.span(r)).map(|r| Val::Str(set.name(r))),
                 Intrinsic::RootServiceName => self
                     .root
@@ -388,23 +463,23 @@ impl<'a> Ctx<'a> {
                 match scope {
                     AttrScope::Span => one(span_val()),
                     AttrScope::Resource => one(res_val()),
-                    AttrScope::Any => {
-                        let found: Vec<Val<'a>> = span_val().into_iter().chain(res_val()).collect();
-                        if found.is_empty() {
-                            vec![Val::Nil]
-                        } else {
-                            found
-                        }
-                    }
+                    AttrScope::Any => match (span_val(), res_val()) {
+                        (Some(a), Some(b)) => Cands {
+                            items: [a, b],
+                            len: 2,
+                        },
+                        (Some(a), None) | (None, Some(a)) => Cands::one(a),
+                        (None, None) => Cands::one(Val::Nil),
+                    },
                 }
             }
         }
     }
 
-    fn operand_values(&self, span: u32, operand: &'a Operand) -> Vec<Val<'a>> {
+    fn operand_values(&self, span: u32, operand: &'a Operand) -> Cands<'a> {
         match operand {
             Operand::Field(f) => self.values(span, f),
-            Operand::Static(s) => vec![Val::from_static(s)],
+            Operand::Static(s) => Cands::one(Val::from_static(s)),
         }
     }
 
@@ -427,9 +502,9 @@ impl<'a> Ctx<'a> {
         };
         let lhs = self.operand_values(span, lhs_op);
         let rhs = self.operand_values(span, rhs_op);
-        let is_nil = |vals: &[Val]| vals.iter().all(|v| matches!(v, Val::Nil));
-        let lhs_static_nil = matches!(c.lhs, Operand::Static(Static::Nil));
-        let rhs_static_nil = matches!(c.rhs, Operand::Static(Static::Nil));
+        let is_nil = |vals: &Cands| vals.iter().all(|v| matches!(v, Val::Nil));
+        let lhs_static_nil = matches!(lhs_op, Operand::Static(Static::Nil));
+        let rhs_static_nil = matches!(rhs_op, Operand::Static(Static::Nil));
         if lhs_static_nil || rhs_static_nil {
             let field_side = if rhs_static_nil { &lhs } else { &rhs };
             return match op {
@@ -438,11 +513,14 @@ impl<'a> Ctx<'a> {
                 _ => false,
             };
         }
-        lhs.iter().any(|&a| {
-            rhs.iter().any(|&b| {
-                !matches!(a, Val::Nil) && !matches!(b, Val::Nil) && compare(self.set, a, op, b, c.regex.as_ref())
+        let hit = lhs.iter().any(|a| {
+            rhs.iter().any(|b| {
+                !matches!(a, Val::Nil)
+                    && !matches!(b, Val::Nil)
+                    && compare(self.set, a, op, b, c.regex.as_ref())
             })
-        })
+        });
+        hit
     }
 
     /// Spans of the trace where the filter holds.
@@ -494,7 +572,11 @@ impl<'a> Ctx<'a> {
             }
         };
         let keep: Box<dyn Fn(u32) -> bool + '_> = match op {
-            SpansetOp::Child => Box::new(|r| parent_local(r).and_then(|p| in_left.get(p).copied()).unwrap_or(false)),
+            SpansetOp::Child => Box::new(|r| {
+                parent_local(r)
+                    .and_then(|p| in_left.get(p).copied())
+                    .unwrap_or(false)
+            }),
             SpansetOp::Descendant => {
                 // covered[k]: some left span is a strict ancestor of local span k.
                 let mut delta = vec![0i64; n + 1];
@@ -518,7 +600,11 @@ impl<'a> Ctx<'a> {
                     running += delta.get(k).copied().unwrap_or(0);
                     *slot = running > 0;
                 }
-                Box::new(move |r| self.local(r).and_then(|k| covered.get(k).copied()).unwrap_or(false))
+                Box::new(move |r| {
+                    self.local(r)
+                        .and_then(|k| covered.get(k).copied())
+                        .unwrap_or(false)
+                })
             }
             SpansetOp::Parent => {
                 let mut has_left_child = vec![false; n];
@@ -529,7 +615,11 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
-                Box::new(move |r| self.local(r).and_then(|k| has_left_child.get(k).copied()).unwrap_or(false))
+                Box::new(move |r| {
+                    self.local(r)
+                        .and_then(|k| has_left_child.get(k).copied())
+                        .unwrap_or(false)
+                })
             }
             SpansetOp::Ancestor => {
                 // prefix[k]: left spans among local 0..k.
@@ -562,7 +652,10 @@ impl<'a> Ctx<'a> {
                 }
                 Box::new(move |r| {
                     let Some(p) = parent_local(r) else { return false };
-                    let self_left = self.local(r).and_then(|k| in_left.get(k).copied()).unwrap_or(false);
+                    let self_left = self
+                        .local(r)
+                        .and_then(|k| in_left.get(k).copied())
+                        .unwrap_or(false);
                     left_children.get(p).copied().unwrap_or(0) > u32::from(self_left)
                 })
             }
@@ -607,22 +700,26 @@ impl<'a> Ctx<'a> {
                 let mut out = Vec::new();
                 for ss in spansets {
                     // Group key: the rendered values; groups in order of their first span.
-                    let mut groups: Vec<(Vec<Option<String>>, Vec<ResultValue>, Vec<u32>)> = Vec::new();
+                    let mut groups: Vec<Group> = Vec::new();
+                    let mut index: BTreeMap<Vec<Option<String>>, usize> = BTreeMap::new();
                     for &s in &ss.spans {
                         let vals: Vec<Option<ResultValue>> = fields
                             .iter()
-                            .map(|f| self.values(s, f).into_iter().next().and_then(|v| v.to_result(self.set)))
+                            .map(|f| self.values(s, f).first().and_then(|v| v.to_result(self.set)))
                             .collect();
                         let key: Vec<Option<String>> = vals
                             .iter()
                             .map(|v| v.as_ref().map(|v| format!("{v:?}")))
                             .collect();
-                        match groups.iter_mut().find(|g| g.0 == key) {
-                            Some(g) => g.2.push(s),
-                            None => groups.push((key, vals.into_iter().flatten().collect(), vec![s])),
+                        match index.get(&key).and_then(|&g| groups.get_mut(g)) {
+                            Some(g) => g.1.push(s),
+                            None => {
+                                index.insert(key, groups.len());
+                                groups.push((vals.into_iter().flatten().collect(), vec![s]));
+                            }
                         }
                     }
-                    for (_, vals, spans) in groups {
+                    for (vals, spans) in groups {
                         let mut attrs = ss.attrs.clone();
                         if fields.len() == 1 {
                             if let Some(v) = vals.into_iter().next() {
@@ -671,7 +768,7 @@ impl<'a> Ctx<'a> {
         let mut all_durations = true;
         let mut all_ints = true;
         for &s in spans {
-            for v in self.values(s, field).into_iter().take(1) {
+            if let Some(v) = self.values(s, field).first() {
                 match v {
                     Val::Dur(d) => {
                         ints.push(d);
@@ -713,6 +810,9 @@ impl<'a> Ctx<'a> {
         })
     }
 }
+
+/// One `by()` group: its values and its spans.
+type Group = (Vec<ResultValue>, Vec<u32>);
 
 /// Sorted union of two sorted index lists.
 fn union(a: &[u32], b: &[u32]) -> Vec<u32> {

@@ -261,8 +261,7 @@ impl Lexer {
         self.chars
             .get(j)
             .is_some_and(|&c| c != '.' && is_plain_attr_char(c) && !is_duration_unit_start(c))
-            || (self.chars.get(j) == Some(&'.')
-                && self.chars.get(j + 1).is_some_and(|c| c.is_alphabetic()))
+            || (self.chars.get(j) == Some(&'.') && self.chars.get(j + 1).is_some_and(|c| c.is_alphabetic()))
     }
 
     fn string(&mut self, pos: Pos) -> Result<String, ParseError> {
@@ -317,7 +316,6 @@ impl Lexer {
 
     /// Integer, float or duration.
     fn number(&mut self, pos: Pos) -> Result<Tok, ParseError> {
-        let start = self.i;
         let mut total: i128 = 0;
         let mut is_duration = false;
         loop {
@@ -383,7 +381,10 @@ impl Lexer {
                             bad.push(c);
                             self.bump();
                         }
-                        return Err(err(pos, format!("syntax error: invalid number or duration {bad:?}")));
+                        return Err(err(
+                            pos,
+                            format!("syntax error: invalid number or duration {bad:?}"),
+                        ));
                     }
                     if is_float || exp {
                         return text
@@ -398,7 +399,6 @@ impl Lexer {
                 }
             }
         }
-        let _ = start;
         Ok(Tok::Duration(total as i64))
     }
 
@@ -493,4 +493,57 @@ impl Lexer {
 
 fn is_duration_unit_start(c: char) -> bool {
     matches!(c, 'n' | 'u' | 'µ' | 'μ' | 'm' | 's' | 'h')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Tok> {
+        tokenize(s).unwrap().into_iter().map(|t| t.tok).collect()
+    }
+
+    #[test]
+    fn durations_numbers_and_fields() {
+        assert_eq!(toks("1.5s")[0], Tok::Duration(1_500_000_000));
+        assert_eq!(toks("1h30m")[0], Tok::Duration(5_400_000_000_000));
+        assert_eq!(toks("250µs")[0], Tok::Duration(250_000));
+        assert_eq!(toks("3us")[0], Tok::Duration(3_000));
+        assert_eq!(toks("7ns")[0], Tok::Duration(7));
+        assert_eq!(toks("2m")[0], Tok::Duration(120_000_000_000));
+        assert_eq!(toks(".95")[0], Tok::Float(0.95));
+        assert_eq!(toks("42")[0], Tok::Int(42));
+        assert_eq!(toks("1e3")[0], Tok::Float(1000.0));
+        assert_eq!(
+            toks(".5xx")[0],
+            Tok::Field(FieldRef::Attr {
+                scope: AttrScope::Any,
+                name: "5xx".into()
+            })
+        );
+        assert_eq!(
+            toks("resource.\"a b\"")[0],
+            Tok::Field(FieldRef::Attr {
+                scope: AttrScope::Resource,
+                name: "a b".into()
+            })
+        );
+        assert_eq!(
+            toks("trace:rootService")[0],
+            Tok::Field(FieldRef::Intrinsic(Intrinsic::RootServiceName))
+        );
+        assert_eq!(toks("\"a\\\"b\\n\"")[0], Tok::Str("a\"b\n".into()));
+        assert_eq!(toks("`a\\d`")[0], Tok::Str("a\\d".into()));
+        assert!(tokenize("99999999999h").is_err());
+        assert!(tokenize("1s5").is_err());
+    }
+
+    #[test]
+    fn positions_are_one_based_lines_and_columns() {
+        let t = tokenize("{\n  .a = #1 }").unwrap_err();
+        assert_eq!((t.line, t.col), (2, 8));
+        let t = tokenize("{ .a = 1 }").unwrap();
+        assert_eq!(t[1].pos, Pos { line: 1, col: 3 });
+        assert_eq!(t.last().unwrap().pos, Pos { line: 1, col: 11 });
+    }
 }

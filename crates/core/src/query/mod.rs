@@ -4,8 +4,9 @@
 //! - [`parse`] / [`parse_search`] / [`parse_metrics`] / [`parse_single_filter`]: text to a
 //!   [`Query`]; errors carry a 1-based line and column and read like Tempo's
 //!   (`parse error at line 1, col 27: syntax error: unexpected }`).
-//! - [`search`]: per trace, the matching spansets; [`matching_spans`] (the UI's in-trace filter)
-//!   and [`keep_hierarchy`] (Tempo v2 trace-by-id `q=` with `keep_hierarchy=true`).
+//! - [`search`] / [`search_where`]: per trace, the matching spansets; [`matching_spans`] (the
+//!   UI's in-trace filter and metrics input), [`keep_hierarchy`] (Tempo v2 trace-by-id `q=`
+//!   with `keep_hierarchy=true`), [`field_value`] (metrics grouping).
 //! - [`SearchResult::to_tempo_json`]: the `/api/search` response body.
 //!
 //! Not here: metrics evaluation (the server does it from the [`MetricsStage`] AST), HTTP, I/O.
@@ -20,8 +21,11 @@ pub mod regex;
 mod result;
 
 pub use ast::*;
-pub use eval::{keep_hierarchy, matching_spans, search, SearchOptions};
-pub use result::{ResultAttr, ResultValue, SearchResult, ServiceStats, SpanMatch, SpansetMatch, TraceMatch};
+pub use eval::{field_value, keep_hierarchy, matching_spans, search, search_where, SearchOptions};
+pub use result::{
+    format_duration, format_duration_nanos, ResultAttr, ResultValue, SearchResult, ServiceStats, SpanMatch,
+    SpansetMatch, TempoSearchResponse, TempoSpanset, TempoTrace, TempoValue, TraceMatch, NO_ROOT_SERVICE,
+};
 
 use serde::Serialize;
 
@@ -98,26 +102,22 @@ pub fn parse_field_name(name: &str) -> Result<FieldRef, ParseError> {
     let wrapped = format!("{{{name}}}");
     let tokens = lexer::tokenize(&wrapped)?;
     match tokens.as_slice() {
-        [_, t, end, last]
-            if end.tok == lexer::Tok::RBrace && last.tok == lexer::Tok::End =>
-        {
-            match &t.tok {
-                lexer::Tok::Field(f) => Ok(f.clone()),
-                lexer::Tok::Ident(w) => match parser_intrinsic(w) {
-                    Some(i) => Ok(FieldRef::Intrinsic(i)),
-                    None => Err(ParseError {
-                        line: t.pos.line,
-                        col: t.pos.col,
-                        message: format!("unknown identifier: {w}"),
-                    }),
-                },
-                other => Err(ParseError {
+        [_, t, end, last] if end.tok == lexer::Tok::RBrace && last.tok == lexer::Tok::End => match &t.tok {
+            lexer::Tok::Field(f) => Ok(f.clone()),
+            lexer::Tok::Ident(w) => match parser_intrinsic(w) {
+                Some(i) => Ok(FieldRef::Intrinsic(i)),
+                None => Err(ParseError {
                     line: t.pos.line,
                     col: t.pos.col,
-                    message: format!("syntax error: unexpected {}", other.describe()),
+                    message: format!("unknown identifier: {w}"),
                 }),
-            }
-        }
+            },
+            other => Err(ParseError {
+                line: t.pos.line,
+                col: t.pos.col,
+                message: format!("syntax error: unexpected {}", other.describe()),
+            }),
+        },
         _ => Err(ParseError {
             line: 1,
             col: 2,

@@ -24,7 +24,11 @@ use crate::model::{SpanKind, StatusCode};
 /// Parses a whole query (search or metrics).
 pub fn parse(src: &str) -> Result<Query, ParseError> {
     let tokens = tokenize(src)?;
-    let mut p = Parser { tokens, i: 0 };
+    let mut p = Parser {
+        tokens,
+        i: 0,
+        operators: 0,
+    };
     let query = p.query()?;
     Ok(query)
 }
@@ -32,9 +36,15 @@ pub fn parse(src: &str) -> Result<Query, ParseError> {
 /// Deepest nesting of parentheses and braces accepted (keeps recursion bounded).
 const MAX_NESTING: u32 = 100;
 
+/// Most binary operators in one query: evaluation recurses along operator chains, so a
+/// 100k-long `&&` chain must be refused, not overflow the stack.
+const MAX_OPERATORS: u32 = 512;
+
 struct Parser {
     tokens: Vec<Token>,
     i: usize,
+    /// Binary operators read so far.
+    operators: u32,
 }
 
 fn error_at(pos: Pos, message: impl Into<String>) -> ParseError {
@@ -65,7 +75,10 @@ impl Parser {
     }
 
     fn peek_at(&self, ahead: usize) -> &Tok {
-        self.tokens.get(self.i + ahead).map(|t| &t.tok).unwrap_or(&Tok::End)
+        self.tokens
+            .get(self.i + ahead)
+            .map(|t| &t.tok)
+            .unwrap_or(&Tok::End)
     }
 
     fn pos(&self) -> Pos {
@@ -74,6 +87,18 @@ impl Parser {
             .or_else(|| self.tokens.last())
             .map(|t| t.pos)
             .unwrap_or_default()
+    }
+
+    /// Counts one binary operator (at the current token) against [`MAX_OPERATORS`].
+    fn count_operator(&mut self) -> Result<(), ParseError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(error_at(
+                self.pos(),
+                format!("unsupported: query too complex (more than {MAX_OPERATORS} operators)"),
+            ));
+        }
+        Ok(())
     }
 
     fn advance(&mut self) -> Tok {
@@ -143,6 +168,7 @@ impl Parser {
     fn spansets(&mut self, depth: u32) -> Result<SpansetExpr, ParseError> {
         let mut left = self.spanset_and(depth)?;
         while *self.peek() == Tok::Or {
+            self.count_operator()?;
             self.advance();
             let right = self.spanset_and(depth)?;
             left = SpansetExpr::Binary(SpansetOp::Or, Box::new(left), Box::new(right));
@@ -153,6 +179,7 @@ impl Parser {
     fn spanset_and(&mut self, depth: u32) -> Result<SpansetExpr, ParseError> {
         let mut left = self.structural(depth)?;
         while *self.peek() == Tok::And {
+            self.count_operator()?;
             self.advance();
             let right = self.structural(depth)?;
             left = SpansetExpr::Binary(SpansetOp::And, Box::new(left), Box::new(right));
@@ -174,6 +201,7 @@ impl Parser {
                 }
                 _ => return Ok(left),
             };
+            self.count_operator()?;
             self.advance();
             let right = self.spanset_primary(depth)?;
             left = SpansetExpr::Binary(op, Box::new(left), Box::new(right));
@@ -199,10 +227,7 @@ impl Parser {
                 self.advance();
                 let e = self.spansets(depth + 1)?;
                 if *self.peek() == Tok::Pipe {
-                    return Err(error_at(
-                        self.pos(),
-                        "unsupported: pipelines inside parentheses",
-                    ));
+                    return Err(error_at(self.pos(), "unsupported: pipelines inside parentheses"));
                 }
                 self.expect(&Tok::RParen)?;
                 Ok(e)
@@ -214,6 +239,7 @@ impl Parser {
     fn field_or(&mut self, depth: u32) -> Result<FieldExpr, ParseError> {
         let mut left = self.field_and(depth)?;
         while *self.peek() == Tok::Or {
+            self.count_operator()?;
             self.advance();
             let right = self.field_and(depth)?;
             left = FieldExpr::Or(Box::new(left), Box::new(right));
@@ -224,6 +250,7 @@ impl Parser {
     fn field_and(&mut self, depth: u32) -> Result<FieldExpr, ParseError> {
         let mut left = self.field_unary(depth)?;
         while *self.peek() == Tok::And {
+            self.count_operator()?;
             self.advance();
             let right = self.field_unary(depth)?;
             left = FieldExpr::And(Box::new(left), Box::new(right));
@@ -330,10 +357,20 @@ impl Parser {
                 if matches!(self.peek_at(1), Tok::LParen) {
                     return Err(self.unexpected());
                 }
-                if matches!(word.as_str(), "event" | "link" | "instrumentation" | "parent" | "nestedSetLeft"
-                    | "nestedSetRight" | "nestedSetParent" | "childCount" | "traceID" | "spanID"
-                    | "parentID")
-                {
+                if matches!(
+                    word.as_str(),
+                    "event"
+                        | "link"
+                        | "instrumentation"
+                        | "parent"
+                        | "nestedSetLeft"
+                        | "nestedSetRight"
+                        | "nestedSetParent"
+                        | "childCount"
+                        | "traceID"
+                        | "spanID"
+                        | "parentID"
+                ) {
                     return Err(error_at(pos, format!("unsupported: intrinsic {word}")));
                 }
                 Err(error_at(pos, format!("unknown identifier: {word}")))
@@ -440,7 +477,9 @@ impl Parser {
             };
             self.advance();
             let value = self.scalar_static()?;
-            if matches!(self.peek(), Tok::And | Tok::Or) || matches!(self.peek(), Tok::Other(s) if is_arith(s)) {
+            if matches!(self.peek(), Tok::And | Tok::Or)
+                || matches!(self.peek(), Tok::Other(s) if is_arith(s))
+            {
                 return Err(error_at(
                     self.pos(),
                     "unsupported: combined or arithmetic scalar filters",
@@ -562,4 +601,47 @@ fn keyword_static(word: &str) -> Option<Static> {
         "unspecified" => Static::Kind(SpanKind::Unspecified),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_and_shapes() {
+        let q = parse("{ .a = 1 } > { .b = 2 } && { .c = 3 } || { .d = 4 }").unwrap();
+        // (((a > b) && c) || d)
+        let SpansetExpr::Binary(SpansetOp::Or, left, _) = &q.expr else {
+            panic!("{q:?}")
+        };
+        let SpansetExpr::Binary(SpansetOp::And, left, _) = left.as_ref() else {
+            panic!("{q:?}")
+        };
+        assert!(matches!(
+            left.as_ref(),
+            SpansetExpr::Binary(SpansetOp::Child, _, _)
+        ));
+        let q = parse("{ .a = 1 || .b = 2 && .c = 3 }").unwrap();
+        let SpansetExpr::Filter(FieldExpr::Or(_, right)) = &q.expr else {
+            panic!("{q:?}")
+        };
+        assert!(matches!(right.as_ref(), FieldExpr::And(_, _)));
+        let q = parse("{ 3 < .a }").unwrap();
+        assert!(matches!(q.expr, SpansetExpr::Filter(FieldExpr::Compare(_))));
+        let q = parse("{} | count() > 2 | by(.a) | select(.b) | coalesce()").unwrap();
+        assert_eq!(q.stages.len(), 4);
+        assert_eq!(
+            q.mentioned_fields(),
+            vec![
+                FieldRef::Attr {
+                    scope: AttrScope::Any,
+                    name: "a".into()
+                },
+                FieldRef::Attr {
+                    scope: AttrScope::Any,
+                    name: "b".into()
+                }
+            ]
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! A small regular-expression engine for TraceQL's `=~` and `!~`.
 //!
-//! Matches are fully anchored (the whole value must match), as in Tempo. Supported syntax:
-//! literals, `.`, classes `[a-z_]` / `[^...]`, escapes `\d \w \s \D \W \S` and escaped
-//! punctuation, anchors `^ $`, groups `( )` / `(?: )`, alternation `|`, quantifiers
-//! `* + ? {n} {n,} {n,m}` (lazy `?` suffix accepted; it does not change a yes/no match), and a
-//! leading `(?i)` for case-insensitive matching. Not here: back-references, look-around, word
-//! boundaries, captures (rejected with an error).
+//! Matches are fully anchored and `.` matches any character including a newline: Tempo runs
+//! `^(?s:pattern)$`. Supported syntax: literals, `.`, classes `[a-z_]` / `[^...]`, escapes
+//! `\d \w \s \D \W \S` and escaped punctuation, anchors `^ $`, groups `( )` / `(?: )`,
+//! alternation `|`, quantifiers `* + ? {n} {n,} {n,m}` (lazy `?` suffix accepted; it does not
+//! change a yes/no match), and flags `(?i)` / `(?i:...)` (also `s`, `m`, `U`, accepted and
+//! without effect on a whole-value yes/no match, and `-` to clear). Not here: back-references,
+//! look-around, word boundaries, named captures (rejected with an error).
 //!
 //! Matching simulates the compiled NFA over all states at once (no backtracking), so time is
 //! linear in the input for a given pattern; pattern size is capped.
@@ -23,7 +24,6 @@ pub struct Regex {
     pattern: String,
     prog: Vec<Inst>,
     classes: Vec<Class>,
-    case_insensitive: bool,
 }
 
 impl PartialEq for Regex {
@@ -48,6 +48,8 @@ pub struct RegexError {
 #[derive(Clone, Debug)]
 enum Inst {
     Char(char),
+    /// A character compared ignoring case.
+    CharCi(char),
     Any,
     Class(usize),
     Split(usize, usize),
@@ -60,11 +62,14 @@ enum Inst {
 #[derive(Clone, Debug, Default)]
 struct Class {
     negated: bool,
+    /// Compare ignoring case.
+    ci: bool,
     ranges: Vec<(char, char)>,
 }
 
 impl Class {
-    fn contains(&self, c: char, ci: bool) -> bool {
+    fn contains(&self, c: char) -> bool {
+        let ci = self.ci;
         let hit = |x: char| self.ranges.iter().any(|&(a, b)| a <= x && x <= b);
         let mut found = hit(c);
         if !found && ci {
@@ -78,13 +83,18 @@ impl Class {
 enum Node {
     Empty,
     Char(char),
+    CharCi(char),
     Any,
     Class(Class),
     Start,
     End,
     Concat(Vec<Node>),
     Alt(Vec<Node>),
-    Repeat { node: Box<Node>, min: u32, max: Option<u32> },
+    Repeat {
+        node: Box<Node>,
+        min: u32,
+        max: Option<u32>,
+    },
 }
 
 impl Regex {
@@ -94,12 +104,8 @@ impl Regex {
             chars: pattern.chars().collect(),
             i: 0,
             depth: 0,
+            ci: false,
         };
-        let mut case_insensitive = false;
-        if p.chars.starts_with(&['(', '?', 'i', ')']) {
-            case_insensitive = true;
-            p.i = 4;
-        }
         let node = p.alternation()?;
         if p.i < p.chars.len() {
             return Err(p.error("unexpected )"));
@@ -114,7 +120,6 @@ impl Regex {
             pattern: pattern.to_string(),
             prog: c.prog,
             classes: c.classes,
-            case_insensitive,
         })
     }
 
@@ -139,12 +144,10 @@ impl Regex {
             for k in 0..current.list.len() {
                 let Some(&pc) = current.list.get(k) else { break };
                 let advance = match self.prog.get(pc) {
-                    Some(Inst::Char(want)) => chars_equal(*want, c, self.case_insensitive),
-                    Some(Inst::Any) => c != '\n',
-                    Some(Inst::Class(i)) => self
-                        .classes
-                        .get(*i)
-                        .is_some_and(|cl| cl.contains(c, self.case_insensitive)),
+                    Some(Inst::Char(want)) => *want == c,
+                    Some(Inst::CharCi(want)) => chars_equal(*want, c, true),
+                    Some(Inst::Any) => true,
+                    Some(Inst::Class(i)) => self.classes.get(*i).is_some_and(|cl| cl.contains(c)),
                     _ => false,
                 };
                 if advance {
@@ -222,6 +225,8 @@ struct Parser {
     chars: Vec<char>,
     i: usize,
     depth: usize,
+    /// Case-insensitive flag in force.
+    ci: bool,
 }
 
 impl Parser {
@@ -237,6 +242,14 @@ impl Parser {
     }
 
     fn alternation(&mut self) -> Result<Node, RegexError> {
+        // `(?i)` inside a group lasts to the end of that group.
+        let saved_ci = self.ci;
+        let result = self.alternation_inner();
+        self.ci = saved_ci;
+        result
+    }
+
+    fn alternation_inner(&mut self) -> Result<Node, RegexError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error("expression nests too deeply"));
@@ -261,6 +274,14 @@ impl Parser {
                 break;
             }
             let atom = self.atom()?;
+            let atom = match atom {
+                Node::Char(c) if self.ci => Node::CharCi(c),
+                Node::Class(mut class) if self.ci => {
+                    class.ci = true;
+                    Node::Class(class)
+                }
+                other => other,
+            };
             let atom = self.quantified(atom)?;
             items.push(atom);
         }
@@ -273,6 +294,7 @@ impl Parser {
 
     fn quantified(&mut self, atom: Node) -> Result<Node, RegexError> {
         let mut node = atom;
+        let mut chained = 0;
         loop {
             let (min, max) = match self.peek() {
                 Some('*') => {
@@ -298,6 +320,10 @@ impl Parser {
             }
             if self.peek() == Some('?') {
                 self.i += 1; // lazy: same yes/no answer
+            }
+            chained += 1;
+            if chained > 3 {
+                return Err(self.error("too many repetition operators in a row"));
             }
             node = Node::Repeat {
                 node: Box::new(node),
@@ -364,14 +390,30 @@ impl Parser {
             '^' => Node::Start,
             '$' => Node::End,
             '(' => {
+                let saved_ci = self.ci;
                 if self.peek() == Some('?') {
-                    if self.chars.get(self.i + 1) == Some(&':') {
-                        self.i += 2;
-                    } else {
-                        return Err(self.error("unsupported group flag (only (?: ) and a leading (?i))"));
+                    self.i += 1;
+                    let mut on = true;
+                    loop {
+                        match self.peek() {
+                            Some('i') => self.ci = on,
+                            Some('s' | 'm' | 'U') => {}
+                            Some('-') if on => on = false,
+                            Some(')') => {
+                                // `(?i)`: in force to the end of the enclosing group.
+                                self.i += 1;
+                                return Ok(Node::Empty);
+                            }
+                            Some(':') => break,
+                            _ => return Err(self.error("unsupported group flag")),
+                        }
+                        self.i += 1;
                     }
+                    self.i += 1;
                 }
-                let inner = self.alternation()?;
+                let inner = self.alternation();
+                self.ci = saved_ci;
+                let inner = inner?;
                 if self.peek() != Some(')') {
                     return Err(self.error("missing closing )"));
                 }
@@ -379,7 +421,7 @@ impl Parser {
                 inner
             }
             '[' => Node::Class(self.class()?),
-            '\\' => self.escape(false)?,
+            '\\' => self.escape()?,
             '*' | '+' | '?' => {
                 self.i -= 1;
                 return Err(self.error("missing argument to repetition operator"));
@@ -388,13 +430,19 @@ impl Parser {
         })
     }
 
-    /// After a backslash. In a class, only single characters and shorthand classes make sense.
-    fn escape(&mut self, _in_class: bool) -> Result<Node, RegexError> {
+    /// After a backslash: an escaped character or a shorthand class.
+    fn escape(&mut self) -> Result<Node, RegexError> {
         let Some(e) = self.peek() else {
             return Err(self.error("trailing backslash at end of expression"));
         };
         self.i += 1;
-        let class = |ranges: Vec<(char, char)>, negated: bool| Node::Class(Class { negated, ranges });
+        let class = |ranges: Vec<(char, char)>, negated: bool| {
+            Node::Class(Class {
+                negated,
+                ci: false,
+                ranges,
+            })
+        };
         Ok(match e {
             'd' => class(digit(), false),
             'D' => class(digit(), true),
@@ -433,7 +481,7 @@ impl Parser {
             first = false;
             self.i += 1;
             let lo = if c == '\\' {
-                match self.escape(true)? {
+                match self.escape()? {
                     Node::Char(ch) => ch,
                     Node::Class(inner) if !inner.negated => {
                         class.ranges.extend(inner.ranges);
@@ -451,7 +499,7 @@ impl Parser {
                 };
                 self.i += 1;
                 let hi = if hi_c == '\\' {
-                    match self.escape(true)? {
+                    match self.escape()? {
                         Node::Char(ch) => ch,
                         _ => return Err(self.error("invalid character class range")),
                     }
@@ -507,6 +555,9 @@ impl Compiler {
             Node::Empty => {}
             Node::Char(c) => {
                 self.emit(Inst::Char(*c))?;
+            }
+            Node::CharCi(c) => {
+                self.emit(Inst::CharCi(*c))?;
             }
             Node::Any => {
                 self.emit(Inst::Any)?;
@@ -599,6 +650,13 @@ mod tests {
         assert!(m("[^x]*", "abc"));
         assert!(!m("[^x]*", "axc"));
         assert!(m("(?i)get.*", "GET /x"));
+        assert!(m("a(?i:b)c", "aBc"));
+        assert!(!m("a(?i:b)c", "aBC"));
+        assert!(m("(?i)[a-c]x", "Bx"));
+        assert!(m("x(?i)y", "xY"));
+        assert!(!m("x(?i)y", "XY"));
+        assert!(m("(?s).*", "a\nb"));
+        assert!(m("a.b", "a\nb"));
         assert!(m("^POST /v1/.*$", "POST /v1/chat"));
         assert!(m("x{", "x{"));
         assert!(m("\\w+\\s\\S", "ab_9 z"));
@@ -609,7 +667,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        for p in ["(", "a)", "[a", "*a", "a**", "\\", "a{5,2}", "(?P<x>a)", "\\b", "x{1001}"] {
+        for p in [
+            "(", "a)", "[a", "*a", "a**", "\\", "a{5,2}", "(?P<x>a)", "\\b", "x{1001}",
+        ] {
             assert!(Regex::new(p).is_err(), "{p}");
         }
     }

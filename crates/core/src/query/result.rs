@@ -36,6 +36,11 @@ impl ResultValue {
     }
 }
 
+/// [`format_duration`] for an unsigned span or trace duration.
+pub fn format_duration_nanos(nanos: u64) -> String {
+    format_duration(i64::try_from(nanos).unwrap_or(i64::MAX))
+}
+
 /// A duration for people: `1.5s`, `250ms`, `12µs`, `800ns`.
 pub fn format_duration(nanos: i64) -> String {
     let abs = nanos.unsigned_abs();
@@ -81,8 +86,10 @@ pub struct SpanMatch {
     pub span_index: u32,
     /// 16 hex digits.
     pub span_id: String,
-    /// Present when the query mentions `name`.
+    /// Present when the query mentions `name` (Tempo lists it only then).
     pub name: Option<String>,
+    /// The span name, always.
+    pub span_name: String,
     pub service_name: String,
     pub start_unix_nanos: u64,
     pub duration_nanos: u64,
@@ -282,7 +289,11 @@ impl TraceMatch {
         let span_sets: Vec<TempoSpanset> = self.spansets.iter().map(SpansetMatch::to_tempo).collect();
         let duration_ms = self.duration_nanos / 1_000_000;
         TempoTrace {
-            trace_id: if trimmed.is_empty() { "0".into() } else { trimmed.into() },
+            trace_id: if trimmed.is_empty() {
+                "0".into()
+            } else {
+                trimmed.into()
+            },
             root_service_name: self
                 .root_service_name
                 .clone()

@@ -15,6 +15,12 @@ pub enum ApiError {
     Internal(String),
     #[error("not implemented")]
     NotImplemented,
+    /// A request body over the configured limit (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The store or an upstream is unavailable (503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl IntoResponse for ApiError {
@@ -24,7 +30,14 @@ impl IntoResponse for ApiError {
             ApiError::NoOrgId => StatusCode::UNAUTHORIZED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        (status, [("content-type", "text/plain; charset=utf-8")], self.to_string()).into_response()
+        (
+            status,
+            [("content-type", "text/plain; charset=utf-8")],
+            self.to_string(),
+        )
+            .into_response()
     }
 }

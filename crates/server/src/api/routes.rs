@@ -26,13 +26,33 @@ pub fn routes() -> Router<AppState> {
         // Analysis endpoints
         .route("/api/tracing/status", get(tracing_api::status))
         .route("/api/tracing/health", get(tracing_api::health))
-        .route("/api/tracing/performance/summary", get(tracing_api::performance_summary))
-        .route("/api/tracing/performance/bottlenecks", get(tracing_api::performance_bottlenecks))
-        .route("/api/tracing/operations/{name}/analysis", get(tracing_api::operation_analysis))
+        .route(
+            "/api/tracing/performance/summary",
+            get(tracing_api::performance_summary),
+        )
+        .route(
+            "/api/tracing/performance/bottlenecks",
+            get(tracing_api::performance_bottlenecks),
+        )
+        .route(
+            "/api/tracing/operations/{name}/analysis",
+            get(tracing_api::operation_analysis),
+        )
         .route("/api/tracing/traces/search", get(tracing_api::traces_search))
         // Prometheus
         .route("/metrics", get(prometheus::metrics))
         // Ingest and upload
-        .route("/v1/traces", post(ingest::http::export).get(ingest::http::method_not_allowed))
+        .route(
+            "/v1/traces",
+            post(ingest::http::export).fallback(ingest::http::method_not_allowed),
+        )
         .route("/api/upload", post(ingest::upload::upload))
+}
+
+/// The routes of the OTLP/HTTP port (`--otlp-http-listen`): ingest only, never the query API.
+pub fn ingest_routes() -> Router<AppState> {
+    Router::new().route(
+        "/v1/traces",
+        post(ingest::http::export).fallback(ingest::http::method_not_allowed),
+    )
 }

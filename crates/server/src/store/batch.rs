@@ -197,11 +197,14 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
             });
         }
         for ils in &rs.instrumentation_library_spans {
-            let scope = ils.instrumentation_library.as_ref().map(|l| wire::InstrumentationScope {
-                name: l.name.clone(),
-                version: l.version.clone(),
-                ..wire::InstrumentationScope::default()
-            });
+            let scope = ils
+                .instrumentation_library
+                .as_ref()
+                .map(|l| wire::InstrumentationScope {
+                    name: l.name.clone(),
+                    version: l.version.clone(),
+                    ..wire::InstrumentationScope::default()
+                });
             outs.push(ScopeOut {
                 scope_bytes: scope.map(|s| s.encode_to_vec()),
                 schema_url: &ils.schema_url,
@@ -213,7 +216,10 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 let Ok(trace_id) = <[u8; 16]>::try_from(span.trace_id.as_slice()) else {
                     rejected += 1;
                     first_error.get_or_insert_with(|| {
-                        format!("span has an invalid trace id: {} bytes, expected 16", span.trace_id.len())
+                        format!(
+                            "span has an invalid trace id: {} bytes, expected 16",
+                            span.trace_id.len()
+                        )
                     });
                     continue;
                 };
@@ -225,7 +231,10 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
                     rejected += 1;
                     first_error.get_or_insert_with(|| {
-                        format!("span has an invalid span id: {} bytes, expected 8", span.span_id.len())
+                        format!(
+                            "span has an invalid span id: {} bytes, expected 8",
+                            span.span_id.len()
+                        )
                     });
                     continue;
                 }
@@ -247,7 +256,9 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                     continue;
                 };
                 acc.start = acc.start.min(span.start_time_unix_nano);
-                acc.end = acc.end.max(span.end_time_unix_nano.max(span.start_time_unix_nano));
+                acc.end = acc
+                    .end
+                    .max(span.end_time_unix_nano.max(span.start_time_unix_nano));
                 acc.spans += 1;
                 if span.status.as_ref().is_some_and(|s| s.code == 2) {
                     acc.errors += 1;
@@ -387,7 +398,11 @@ mod tests {
                         name: "lib".to_string(),
                         ..Default::default()
                     }),
-                    spans: vec![span(1, 1, 0, "root"), span(2, 2, 9, "other"), span(1, 3, 1, "child")],
+                    spans: vec![
+                        span(1, 1, 0, "root"),
+                        span(2, 2, 9, "other"),
+                        span(1, 3, 1, "child"),
+                    ],
                     schema_url: String::new(),
                 }],
                 ..Default::default()

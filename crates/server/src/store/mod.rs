@@ -5,6 +5,12 @@
 //! HTTP or of the Tempo JSON shapes (the `api` modules do that). Every method takes the tenants
 //! to read (one, or several for `a|b`); single-tenant mode uses [`DEFAULT_TENANT`].
 
+pub mod batch;
+pub mod sqlite;
+pub mod tempo;
+
+use spanlens_core::formats::otlp_proto::wire;
+use spanlens_core::formats::writers;
 use spanlens_core::model::{TraceId, TraceSet};
 
 /// The tenant used when multi-tenancy is off.
@@ -101,6 +107,16 @@ pub trait TraceStore: Send + Sync + 'static {
     /// the same traces. Returns only once the spans are durable.
     fn append(&self, tenant: &str, batch: &TraceSet) -> Result<AppendOutcome, StoreError>;
 
+    /// Stores decoded OTLP (the ingest path; already redacted). Spans without valid ids are
+    /// refused and counted in `spans_rejected`. The default goes through the model.
+    fn append_otlp(&self, tenant: &str, data: &wire::TracesData) -> Result<AppendOutcome, StoreError> {
+        use prost::Message;
+        let bytes = data.encode_to_vec();
+        let set = spanlens_core::formats::read(&bytes, Some(spanlens_core::formats::Format::OtlpProto))
+            .map_err(|e| StoreError::Storage(e.to_string()))?;
+        self.append(tenant, &set)
+    }
+
     /// One trace by id, optionally only if it overlaps `[start, end]` (unix nanoseconds).
     fn get_trace(
         &self,
@@ -116,7 +132,11 @@ pub trait TraceStore: Send + Sync + 'static {
     fn load_traces(&self, tenants: &[String], ids: &[TraceId]) -> Result<TraceSet, StoreError>;
 
     /// Distinct attribute names per scope, sorted.
-    fn tag_names(&self, tenants: &[String], scope: Option<TagScope>) -> Result<Vec<(TagScope, String)>, StoreError>;
+    fn tag_names(
+        &self,
+        tenants: &[String],
+        scope: Option<TagScope>,
+    ) -> Result<Vec<(TagScope, String)>, StoreError>;
 
     /// Distinct values of one attribute (`scope` None = any scope), sorted, at most `limit`.
     fn tag_values(
@@ -127,9 +147,16 @@ pub trait TraceStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<TagValue>, StoreError>;
 
-    /// Deletes traces that ended before `cutoff_unix_nanos`; returns how many.
+    /// Deletes traces that ended before `cutoff_unix_nanos`; returns how many. (The SQLite
+    /// store goes by the time a trace was last written, as Tempo's retention goes by block
+    /// time, so uploaded old traces are kept for the retention period too.)
     fn delete_before(&self, cutoff_unix_nanos: u64) -> Result<u64, StoreError>;
 
     /// Size figures.
     fn stats(&self) -> Result<StoreStats, StoreError>;
+}
+
+/// A whole set as OTLP wire types (every span of every trace).
+pub fn set_to_otlp(set: &TraceSet) -> Result<wire::TracesData, StoreError> {
+    Ok(writers::to_traces_data(set, &writers::span_indexes(set, None)))
 }

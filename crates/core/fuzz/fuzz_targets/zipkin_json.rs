@@ -1,0 +1,10 @@
+//! Fuzz target: the zipkin_json reader alone (`formats::read` with `Format::ZipkinJson`). Any input must
+//! give a trace set or an error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use spanlens_core::formats::{read, Format};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = read(data, Some(Format::ZipkinJson));
+});

@@ -1,0 +1,523 @@
+//! The search page (`/search?q=&range=&start=&end=&source=`): a TraceQL box that shows the
+//! core parser's error at its position, a builder (service, span name, status, min/max
+//! duration, tags; values from the tag endpoints or the loaded set) that writes TraceQL, a time
+//! range picker, a sortable results table and a duration-over-time scatter plot. It searches a
+//! Tempo-compatible API, or the loaded set with the core's evaluator when no server is used.
+
+use crate::routes::{self, Page, Params, Route, Source};
+use crate::state::{use_app, AppState};
+use crate::units;
+use leptos::prelude::*;
+
+/// One result row.
+#[derive(Clone, Debug, PartialEq)]
+struct Hit {
+    id: String,
+    root_service: String,
+    root_name: String,
+    start_unix_nanos: u64,
+    duration_nanos: u64,
+    spans: Option<u32>,
+    errors: Option<u32>,
+    grade: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortKey {
+    Id,
+    Service,
+    Name,
+    Start,
+    Duration,
+    Spans,
+    Errors,
+    Grade,
+}
+
+const RANGES: [(&str, &str); 6] = [
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("6h", "Last 6 hours"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("abs", "Absolute…"),
+];
+
+/// The caret line under a query for a parse error at 1-based `col` of line `line`.
+fn caret(query: &str, line: u32, col: u32) -> String {
+    let text = query.lines().nth(line.saturating_sub(1) as usize).unwrap_or("");
+    let pad: String = text
+        .chars()
+        .take(col.saturating_sub(1) as usize)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!("{text}\n{pad}^")
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Unix seconds of a `datetime-local` value (read as local time by the browser).
+fn parse_local_datetime(s: &str) -> Option<i64> {
+    if s.is_empty() {
+        return None;
+    }
+    let ms = js_sys::Date::parse(s);
+    ms.is_finite().then(|| (ms / 1000.0) as i64)
+}
+
+fn local_datetime_value(unix_secs: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_secs as f64 * 1000.0));
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+/// The search page.
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let state = use_app();
+    let params = state.route.get_untracked().params;
+    let has_local = state.loaded.with_untracked(|l| l.is_some());
+    let initial_source = params
+        .source
+        .clone()
+        .unwrap_or_else(|| if has_local { "local".into() } else { state.tempo.get_untracked().source().as_param() });
+    let source = RwSignal::new(initial_source);
+    let query = RwSignal::new(params.q.clone().unwrap_or_else(|| "{ }".into()));
+    let range = RwSignal::new(
+        params
+            .range
+            .clone()
+            .unwrap_or_else(|| if params.start.is_some() { "abs".into() } else { "1h".into() }),
+    );
+    let abs_start = RwSignal::new(params.start.map(local_datetime_value).unwrap_or_default());
+    let abs_end = RwSignal::new(params.end.map(local_datetime_value).unwrap_or_default());
+    let limit = RwSignal::new(params.limit.unwrap_or(50));
+    let hits = RwSignal::new(Vec::<Hit>::new());
+    let searching = RwSignal::new(false);
+    let searched = RwSignal::new(false);
+    let search_error = RwSignal::new(None::<String>);
+    let sort = RwSignal::new((SortKey::Start, true));
+
+    // Builder.
+    let b_service = RwSignal::new(String::new());
+    let b_name = RwSignal::new(String::new());
+    let b_status = RwSignal::new(String::new());
+    let b_min = RwSignal::new(params.min_duration.clone().unwrap_or_default());
+    let b_max = RwSignal::new(params.max_duration.clone().unwrap_or_default());
+    let b_tags = RwSignal::new(String::new());
+    let services = RwSignal::new(Vec::<String>::new());
+    let names = RwSignal::new(Vec::<String>::new());
+
+    let is_local = move || Source::parse(&source.get()) == Source::Local;
+
+    // Values for the builder: from the loaded set, or the tag endpoints.
+    Effect::new(move |_| {
+        if is_local() {
+            let (svc, ops) = state.loaded.with(|l| {
+                let Some(l) = l else { return (Vec::new(), Vec::new()) };
+                let mut svc: Vec<String> = l.summaries.iter().map(|s| s.root_service.clone()).collect();
+                let mut ops: Vec<String> = l.summaries.iter().map(|s| s.root_name.clone()).collect();
+                svc.sort();
+                svc.dedup();
+                ops.sort();
+                ops.dedup();
+                (svc, ops)
+            });
+            services.set(svc);
+            names.set(ops);
+        } else {
+            let settings = state.tempo.get_untracked().for_source(&Source::parse(&source.get()));
+            leptos::task::spawn_local(async move {
+                if let Ok(v) = crate::api::tag_values(&settings, "service.name").await {
+                    services.set(v);
+                }
+                if let Ok(v) = crate::api::tag_values(&settings, "name").await {
+                    names.set(v);
+                }
+            });
+        }
+    });
+
+    let parse_error = Memo::new(move |_| {
+        let q = query.get();
+        if q.trim().is_empty() {
+            return None;
+        }
+        spanlens_core::query::parse_search(&q)
+            .err()
+            .map(|e| (e.to_string(), caret(&q, e.line, e.col)))
+    });
+
+    let build_query = move || {
+        let mut parts = Vec::new();
+        let svc = b_service.get_untracked();
+        if !svc.trim().is_empty() {
+            parts.push(format!("resource.service.name = {}", quote(svc.trim())));
+        }
+        let n = b_name.get_untracked();
+        if !n.trim().is_empty() {
+            parts.push(format!("name = {}", quote(n.trim())));
+        }
+        let st = b_status.get_untracked();
+        if !st.is_empty() {
+            parts.push(format!("status = {st}"));
+        }
+        let min = b_min.get_untracked();
+        if !min.trim().is_empty() {
+            parts.push(format!("duration >= {}", min.trim()));
+        }
+        let max = b_max.get_untracked();
+        if !max.trim().is_empty() {
+            parts.push(format!("duration <= {}", max.trim()));
+        }
+        for tag in b_tags.get_untracked().split_whitespace() {
+            if let Some((k, v)) = tag.split_once('=') {
+                let key = if k.starts_with('.') || k.contains('.') && (k.starts_with("span.") || k.starts_with("resource.")) {
+                    k.to_string()
+                } else {
+                    format!(".{k}")
+                };
+                let value = if v.parse::<f64>().is_ok() || v == "true" || v == "false" {
+                    v.to_string()
+                } else {
+                    quote(v.trim_matches('"'))
+                };
+                parts.push(format!("{key} = {value}"));
+            }
+        }
+        query.set(if parts.is_empty() {
+            "{ }".into()
+        } else {
+            format!("{{ {} }}", parts.join(" && "))
+        });
+    };
+
+    let time_range = move || -> (Option<i64>, Option<i64>) {
+        let r = range.get_untracked();
+        if r == "abs" {
+            (
+                parse_local_datetime(&abs_start.get_untracked()),
+                parse_local_datetime(&abs_end.get_untracked()),
+            )
+        } else {
+            let now = crate::state::now_secs();
+            (routes::parse_relative_secs(&r).map(|s| now - s), Some(now))
+        }
+    };
+
+    let run = move || {
+        let q = query.get_untracked();
+        if parse_error.get_untracked().is_some() {
+            return;
+        }
+        let src = Source::parse(&source.get_untracked());
+        let (start, end) = time_range();
+        let r = range.get_untracked();
+        state.replace_url(&Route {
+            page: Page::Search,
+            params: Params {
+                q: Some(q.clone()),
+                source: Some(src.as_param()),
+                range: (r != "abs").then_some(r.clone()),
+                start: if r == "abs" { start } else { None },
+                end: if r == "abs" { end } else { None },
+                limit: Some(limit.get_untracked()),
+                ..Params::default()
+            },
+        });
+        search_error.set(None);
+        searched.set(true);
+        if src == Source::Local {
+            hits.set(search_local(state, &q).unwrap_or_else(|e| {
+                search_error.set(Some(e));
+                Vec::new()
+            }));
+            return;
+        }
+        let settings = state.tempo.get_untracked().for_source(&src);
+        let mut qs = vec![format!("q={}", routes::encode(&q)), format!("limit={}", limit.get_untracked())];
+        if let Some(s) = start {
+            qs.push(format!("start={s}"));
+        }
+        if let Some(e) = end {
+            qs.push(format!("end={e}"));
+        }
+        let qs = qs.join("&");
+        searching.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::api::search(&settings, &qs).await {
+                Ok(found) => hits.set(
+                    found
+                        .into_iter()
+                        .map(|h| {
+                            let (spans, errors) = h.service_stats.as_ref().map_or((None, None), |m| {
+                                (
+                                    Some(m.values().map(|s| s.span_count).sum()),
+                                    Some(m.values().map(|s| s.error_count).sum()),
+                                )
+                            });
+                            Hit {
+                                id: routes::normalize_trace_id(&h.trace_id).unwrap_or(h.trace_id),
+                                root_service: h.root_service_name,
+                                root_name: h.root_trace_name,
+                                start_unix_nanos: h.start_time_unix_nano.parse().unwrap_or(0),
+                                duration_nanos: (h.duration_ms.unwrap_or(0.0) * 1e6) as u64,
+                                spans,
+                                errors,
+                                grade: "—".into(),
+                            }
+                        })
+                        .collect(),
+                ),
+                Err(e) => {
+                    hits.set(Vec::new());
+                    search_error.set(Some(format!("Search failed: {e}")));
+                }
+            }
+            searching.set(false);
+        });
+    };
+
+    if params.q.is_some() {
+        request_animation_frame(run);
+    }
+
+    let open = move |id: String| {
+        let src = Source::parse(&source.get_untracked());
+        if src == Source::Local {
+            state.open_loaded_trace(&id);
+        } else {
+            let (start, end) = time_range();
+            state.navigate(Route::trace(
+                &id,
+                Params {
+                    source: Some(src.as_param()),
+                    start,
+                    end,
+                    ..Params::default()
+                },
+            ));
+        }
+    };
+
+    let sorted = move || {
+        let mut v = hits.get();
+        let (key, desc) = sort.get();
+        v.sort_by(|a, b| {
+            let o = match key {
+                SortKey::Id => a.id.cmp(&b.id),
+                SortKey::Service => a.root_service.cmp(&b.root_service),
+                SortKey::Name => a.root_name.cmp(&b.root_name),
+                SortKey::Start => a.start_unix_nanos.cmp(&b.start_unix_nanos),
+                SortKey::Duration => a.duration_nanos.cmp(&b.duration_nanos),
+                SortKey::Spans => a.spans.cmp(&b.spans),
+                SortKey::Errors => a.errors.cmp(&b.errors),
+                SortKey::Grade => a.grade.cmp(&b.grade),
+            };
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+        v
+    };
+    let header = move |label: &'static str, key: SortKey| {
+        view! {
+            <th class="sortable" role="columnheader"
+                aria-sort=move || match sort.get() { (k, true) if k == key => "descending", (k, false) if k == key => "ascending", _ => "none" }
+                on:click=move |_| sort.update(|s| *s = if s.0 == key { (key, !s.1) } else { (key, true) })>
+                {label}{move || match sort.get() { (k, true) if k == key => " ▾", (k, false) if k == key => " ▴", _ => "" }}
+            </th>
+        }
+    };
+
+    view! {
+        <main class="search-page">
+            <h1>"Search traces"</h1>
+            <form class="search-form" on:submit=move |ev| { ev.prevent_default(); run(); }>
+                <div class="builder">
+                    <label>"Source"
+                        <select on:change=move |ev| source.set(event_target_value(&ev)) prop:value=move || source.get()>
+                            <option value="local" disabled=move || state.loaded.with(|l| l.is_none())>"Loaded files (in this browser)"</option>
+                            <option value="server">"This server"</option>
+                            {move || {
+                                let t = state.tempo.get();
+                                (!t.base_url.trim().is_empty()).then(|| {
+                                    let v = t.source().as_param();
+                                    view! { <option value=v.clone()>{format!("Tempo: {v}")}</option> }
+                                })
+                            }}
+                        </select>
+                    </label>
+                    <label>"Time range"
+                        <select data-testid="time-range" prop:value=move || range.get() on:change=move |ev| range.set(event_target_value(&ev))
+                            disabled=is_local>
+                            {RANGES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <Show when=move || range.get() == "abs" && !is_local()>
+                        <label>"From"<input type="datetime-local" prop:value=move || abs_start.get() on:input=move |ev| abs_start.set(event_target_value(&ev))/></label>
+                        <label>"To"<input type="datetime-local" prop:value=move || abs_end.get() on:input=move |ev| abs_end.set(event_target_value(&ev))/></label>
+                    </Show>
+                    <label>"Limit"
+                        <input type="number" min="1" max="1000" style="width:80px" prop:value=move || limit.get().to_string()
+                            on:input=move |ev| limit.set(event_target_value(&ev).parse().unwrap_or(50))/>
+                    </label>
+                </div>
+                <label class="muted" for="traceql">"TraceQL"</label>
+                <textarea id="traceql" class="traceql" data-testid="traceql-input" rows="2" spellcheck="false"
+                    class:invalid=move || parse_error.get().is_some()
+                    prop:value=move || query.get()
+                    on:input=move |ev| query.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" && !ev.shift_key() {
+                            ev.prevent_default();
+                            run();
+                        }
+                    }></textarea>
+                {move || parse_error.get().map(|(msg, caret)| view! {
+                    <div class="query-error" data-testid="traceql-error">{caret}"\n"{msg}</div>
+                })}
+                <details>
+                    <summary>"Query builder"</summary>
+                    <div class="builder">
+                        <label>"Service"
+                            <input list="svc-values" prop:value=move || b_service.get() on:input=move |ev| b_service.set(event_target_value(&ev))/>
+                            <datalist id="svc-values">{move || services.get().into_iter().map(|s| view! { <option value=s/> }).collect_view()}</datalist>
+                        </label>
+                        <label>"Span name"
+                            <input list="name-values" prop:value=move || b_name.get() on:input=move |ev| b_name.set(event_target_value(&ev))/>
+                            <datalist id="name-values">{move || names.get().into_iter().map(|s| view! { <option value=s/> }).collect_view()}</datalist>
+                        </label>
+                        <label>"Status"
+                            <select on:change=move |ev| b_status.set(event_target_value(&ev))>
+                                <option value="">"any"</option><option value="error">"error"</option>
+                                <option value="ok">"ok"</option><option value="unset">"unset"</option>
+                            </select>
+                        </label>
+                        <label>"Min duration"<input placeholder="100ms" style="width:90px" prop:value=move || b_min.get() on:input=move |ev| b_min.set(event_target_value(&ev))/></label>
+                        <label>"Max duration"<input placeholder="5s" style="width:90px" prop:value=move || b_max.get() on:input=move |ev| b_max.set(event_target_value(&ev))/></label>
+                        <label>"Tags (key=value …)"<input placeholder="http.method=GET" prop:value=move || b_tags.get() on:input=move |ev| b_tags.set(event_target_value(&ev))/></label>
+                        <button type="button" on:click=move |_| build_query()>"Write TraceQL"</button>
+                    </div>
+                </details>
+                <div class="row-buttons">
+                    <button type="submit" class="primary" data-testid="search-button" disabled=move || parse_error.get().is_some()>
+                        {move || if searching.get() { "Searching…" } else { "Search" }}
+                    </button>
+                </div>
+            </form>
+            {move || search_error.get().map(|e| view! { <div class="banner banner-error" role="alert">{e}</div> })}
+            <Show when=move || !hits.with(|h| h.is_empty())>
+                <Scatter hits=hits open=open/>
+            </Show>
+            <Show when=move || searched.get() && hits.with(|h| h.is_empty()) && search_error.get().is_none() && !searching.get()>
+                <p class="muted" data-testid="no-results">"No traces match. Widen the time range or relax the query."</p>
+            </Show>
+            <Show when=move || !hits.with(|h| h.is_empty())>
+                <table class="results" data-testid="search-results">
+                    <thead><tr>
+                        {header("Trace id", SortKey::Id)}{header("Root service", SortKey::Service)}{header("Root name", SortKey::Name)}
+                        {header("Start", SortKey::Start)}{header("Duration", SortKey::Duration)}{header("Spans", SortKey::Spans)}
+                        {header("Errors", SortKey::Errors)}{header("Grade", SortKey::Grade)}
+                    </tr></thead>
+                    <tbody>
+                        <For each=sorted key=|h| h.id.clone() let:h>
+                            {
+                                let id = h.id.clone();
+                                view! {
+                                    <tr class="clickable" data-trace-id=h.id.clone() tabindex="0" on:click=move |_| open(id.clone())>
+                                        <td><code>{h.id.clone()}</code></td>
+                                        <td><span class="chip" style:background=units::service_colour(&h.root_service)></span>" "{h.root_service.clone()}</td>
+                                        <td>{h.root_name.clone()}</td>
+                                        <td title=units::utc(h.start_unix_nanos)>{crate::views::trace_header::local_time(h.start_unix_nanos)}</td>
+                                        <td>{units::duration(h.duration_nanos)}</td>
+                                        <td>{h.spans.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                        <td>{h.errors.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                        <td><span class=format!("grade grade-{}", h.grade.to_lowercase())>{h.grade.clone()}</span></td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+            </Show>
+        </main>
+    }
+}
+
+/// Searches the loaded set with the core's TraceQL evaluator.
+fn search_local(state: AppState, q: &str) -> Result<Vec<Hit>, String> {
+    let query = spanlens_core::query::parse_search(q).map_err(|e| e.to_string())?;
+    let Some(l) = state.loaded.get_untracked() else {
+        return Err("No traces are loaded in this browser: drop a file, or search a server".into());
+    };
+    let result = spanlens_core::query::search(
+        &l.set,
+        &query,
+        spanlens_core::query::SearchOptions {
+            limit: 0,
+            spans_per_spanset: 3,
+        },
+    );
+    Ok(result
+        .traces
+        .iter()
+        .map(|t| {
+            let s = l.summaries.get(t.trace_index as usize);
+            Hit {
+                id: t.trace_id.clone(),
+                root_service: t.root_service_name.clone().unwrap_or_default(),
+                root_name: t.root_trace_name.clone().unwrap_or_default(),
+                start_unix_nanos: t.start_unix_nanos,
+                duration_nanos: t.duration_nanos,
+                spans: s.map(|s| s.spans),
+                errors: s.map(|s| s.errors),
+                grade: crate::views::analysis::trace_grade(&l, t.trace_index),
+            }
+        })
+        .collect())
+}
+
+/// Duration (log scale) over start time; click a dot to open the trace.
+#[component]
+fn Scatter(hits: RwSignal<Vec<Hit>>, open: impl Fn(String) + Copy + Send + Sync + 'static) -> impl IntoView {
+    const H: f64 = 180.0;
+    const PAD: f64 = 36.0;
+    move || {
+        let v = hits.get();
+        let t0 = v.iter().map(|h| h.start_unix_nanos).min().unwrap_or(0);
+        let t1 = v.iter().map(|h| h.start_unix_nanos).max().unwrap_or(0).max(t0 + 1);
+        let dmax = v.iter().map(|h| h.duration_nanos).max().unwrap_or(1).max(1) as f64;
+        let dmin = v.iter().map(|h| h.duration_nanos).min().unwrap_or(1).max(1) as f64;
+        let (lmin, lmax) = (dmin.log10(), dmax.log10().max(dmin.log10() + 1.0));
+        let y = move |d: u64| H - PAD / 2.0 - ((d.max(1) as f64).log10() - lmin) / (lmax - lmin) * (H - PAD);
+        let x = move |t: u64| format!("{:.3}%", 4.0 + (t - t0) as f64 / (t1 - t0) as f64 * 92.0);
+        view! {
+            <svg class="scatter" role="img" aria-label="Trace duration over start time">
+                <line class="axis" x1="4%" y1=H - PAD / 2.0 x2="96%" y2=H - PAD / 2.0/>
+                <text x=2 y=12>{units::duration(dmax as u64)}</text>
+                <text x=2 y=H - PAD / 2.0>{units::duration(dmin as u64)}</text>
+                {v.iter().map(|h| {
+                    let id = h.id.clone();
+                    let colour = if h.errors.unwrap_or(0) > 0 { "var(--error)".to_string() } else { units::service_colour(&h.root_service) };
+                    view! {
+                        <circle cx=x(h.start_unix_nanos) cy=y(h.duration_nanos) r=5 fill=colour
+                            on:click=move |_| open(id.clone())>
+                            <title>{format!("{} {} — {}", h.root_service, h.root_name, units::duration(h.duration_nanos))}</title>
+                        </circle>
+                    }
+                }).collect_view()}
+            </svg>
+        }
+    }
+}

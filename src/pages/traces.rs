@@ -1,0 +1,55 @@
+//! The loaded multi-trace set (`/traces`): one row per trace (`data-trace-id`) with root
+//! service and name, start, a duration bar relative to the longest trace, spans, services and
+//! errors; click to open. Also shows the load's diagnostics.
+
+use crate::state::use_app;
+use crate::units;
+use crate::views::diagnostics::DiagnosticsPanel;
+use leptos::prelude::*;
+
+/// The trace list page.
+#[component]
+pub fn TracesPage() -> impl IntoView {
+    let state = use_app();
+    move || {
+        let Some(l) = state.loaded.get() else {
+            return view! {
+                <div class="empty-state"><h1>"No traces loaded"</h1><p>"Drop a trace file here, or search Tempo."</p></div>
+            }
+            .into_any();
+        };
+        let max = l.summaries.iter().map(|s| s.duration_nanos).max().unwrap_or(1).max(1) as f64;
+        let rows = l.summaries.clone();
+        view! {
+            <main class="traces-page">
+                <h1>{format!("{} traces · {} spans · {}", l.summaries.len(), l.set.span_count(), l.names.join(", "))}</h1>
+                <DiagnosticsPanel/>
+                <table class="trace-list">
+                    <thead><tr><th>"Root"</th><th>"Start"</th><th>"Duration"</th><th>"Spans"</th><th>"Services"</th><th>"Errors"</th><th>"Trace id"</th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|s| {
+                            let id = s.id.clone();
+                            let open = move |_| state.open_loaded_trace(&id);
+                            view! {
+                                <tr data-trace-id=s.id.clone() tabindex="0" on:click=open class="clickable">
+                                    <td><span class="chip" style:background=units::service_colour(&s.root_service)></span>
+                                        <strong>{s.root_service.clone()}</strong>" "{s.root_name.clone()}</td>
+                                    <td title=units::utc(s.start_unix_nanos)>{crate::views::trace_header::local_time(s.start_unix_nanos)}</td>
+                                    <td class="dur-cell">
+                                        <span class="dur-bar" style:width=format!("{:.2}%", s.duration_nanos as f64 / max * 100.0)></span>
+                                        <span>{units::duration(s.duration_nanos)}</span>
+                                    </td>
+                                    <td>{s.spans}</td>
+                                    <td>{s.services}</td>
+                                    <td class:error-text={s.errors > 0}>{s.errors}</td>
+                                    <td><code>{s.id.clone()}</code></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </main>
+        }
+        .into_any()
+    }
+}

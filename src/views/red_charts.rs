@@ -1,0 +1,400 @@
+//! The RED charts (`view=red`), drawn with `plotters` on canvas: for a service — or one of its
+//! operations when drilled down — the request rate (req/s), the error rate (%) and the
+//! p50/p95/p99 duration over time, and the latency histogram with Tempo's span-metrics buckets.
+//! The time axis is in local time; hovering a chart shows the values of that step. The series
+//! come from the core's `RedTimeline` over the loaded traces (steps without calls are zero).
+//! Colours are the theme's CSS variables, resolved at draw time.
+//!
+//! Canvas hooks: `data-chart="rate|errors|duration|histogram"`. Not here: any statistic.
+
+use crate::units;
+use crate::views::flame::css_var;
+use crate::views::service_graph::{ellipsize, pct};
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use spanlens_core::analysis::{RedPoint, RedSeries, RollupMetrics, SetAnalysis};
+use std::sync::Arc;
+
+/// Parses `#rgb`, `#rrggbb` or `rgb(r, g, b)` into a plotters colour (grey when unknown).
+pub fn parse_colour(s: &str) -> RGBColor {
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix('#') {
+        let v: Vec<u8> = match hex.len() {
+            3 => hex
+                .chars()
+                .filter_map(|c| c.to_digit(16).map(|d| (d * 17) as u8))
+                .collect(),
+            6 | 8 => (0..3)
+                .filter_map(|i| hex.get(i * 2..i * 2 + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let [r, g, b, ..] = v.as_slice() {
+            return RGBColor(*r, *g, *b);
+        }
+    }
+    if let Some(inner) = s.strip_prefix("rgb(").or_else(|| s.strip_prefix("rgba(")) {
+        let v: Vec<u8> = inner
+            .trim_end_matches(')')
+            .split([',', ' '])
+            .filter(|p| !p.is_empty())
+            .take(3)
+            .filter_map(|p| p.parse::<f64>().ok().map(|f| f.clamp(0.0, 255.0) as u8))
+            .collect();
+        if let [r, g, b] = v.as_slice() {
+            return RGBColor(*r, *g, *b);
+        }
+    }
+    RGBColor(128, 128, 128)
+}
+
+fn token(name: &str) -> RGBColor {
+    parse_colour(&css_var(name))
+}
+
+/// Local time label of a Unix-millisecond instant; the precision follows the step.
+fn time_label(ms: f64, step_ms: f64, range_ms: f64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    let hms = format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds());
+    if range_ms > 86_400_000.0 {
+        format!("{:02}-{:02} {:02}:{:02}", d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+    } else if step_ms < 1000.0 {
+        format!("{hms}.{:03}", d.get_milliseconds())
+    } else {
+        hms
+    }
+}
+
+/// The plotting area of a drawn chart in CSS pixels, for hover.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Area {
+    x0: f64,
+    x1: f64,
+}
+
+struct Frame {
+    start_ms: f64,
+    step_ms: f64,
+    n: u32,
+}
+
+fn size_canvas(c: &web_sys::HtmlCanvasElement, css_h: f64) -> f64 {
+    let dpr = window().device_pixel_ratio().max(1.0);
+    let w = f64::from(c.client_width()).max(200.0);
+    c.set_width((w * dpr) as u32);
+    c.set_height((css_h * dpr) as u32);
+    dpr
+}
+
+/// Draws line series over time; returns the plotting area.
+fn draw_lines(
+    c: &web_sys::HtmlCanvasElement,
+    frame: &Frame,
+    series: &[(String, RGBColor, Vec<f64>)],
+    y_fmt: &dyn Fn(f64) -> String,
+) -> Option<Area> {
+    let dpr = size_canvas(c, 180.0);
+    let s = |v: f64| (v * dpr) as i32;
+    let backend = CanvasBackend::with_canvas_object(c.clone())?;
+    let root = backend.into_drawing_area();
+    let (bg, fg, muted, grid) = (token("--bg"), token("--fg"), token("--fg-muted"), token("--border"));
+    root.fill(&bg).ok()?;
+    let x0 = frame.start_ms;
+    let x1 = frame.start_ms + f64::from(frame.n.max(1)) * frame.step_ms;
+    let ymax = series
+        .iter()
+        .flat_map(|(_, _, v)| v.iter().copied())
+        .fold(0.0f64, f64::max);
+    let ymax = if ymax <= 0.0 { 1.0 } else { ymax * 1.1 };
+    let range = x1 - x0;
+    let step = frame.step_ms;
+    let font = ("sans-serif", f64::from(s(11.0))).into_font().color(&muted);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(s(8.0))
+        .x_label_area_size(s(22.0))
+        .y_label_area_size(s(62.0))
+        .build_cartesian_2d(x0..x1, 0.0..ymax)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(4)
+        .light_line_style(bg)
+        .bold_line_style(grid.stroke_width(1))
+        .axis_style(muted)
+        .label_style(font)
+        .x_label_formatter(&|x| time_label(*x, step, range))
+        .y_label_formatter(&|y| y_fmt(*y))
+        .draw()
+        .ok()?;
+    for (_, colour, values) in series {
+        let pts: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (x0 + (i as f64 + 0.5) * step, *v))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, colour.stroke_width(s(2.0).max(1) as u32)))
+            .ok()?;
+    }
+    let _ = fg;
+    root.present().ok()?;
+    let (px, _) = chart.plotting_area().get_pixel_range();
+    Some(Area {
+        x0: f64::from(px.start) / dpr,
+        x1: f64::from(px.end) / dpr,
+    })
+}
+
+/// Draws the histogram (bucket counts over `bounds` plus +Inf).
+fn draw_histogram(c: &web_sys::HtmlCanvasElement, bounds: &[u64], counts: &[u64]) -> Option<Area> {
+    let dpr = size_canvas(c, 180.0);
+    let s = |v: f64| (v * dpr) as i32;
+    let backend = CanvasBackend::with_canvas_object(c.clone())?;
+    let root = backend.into_drawing_area();
+    let (bg, muted, grid, bar) = (token("--bg"), token("--fg-muted"), token("--border"), token("--accent"));
+    root.fill(&bg).ok()?;
+    let n = counts.len().max(1) as f64;
+    let ymax = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
+    let font = ("sans-serif", f64::from(s(10.0))).into_font().color(&muted);
+    let label = |x: f64| -> String {
+        let i = x.floor() as usize;
+        match bounds.get(i) {
+            Some(b) => format!("≤{}", units::duration(*b)),
+            None if i == bounds.len() => "+Inf".to_string(),
+            None => String::new(),
+        }
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .margin(s(8.0))
+        .x_label_area_size(s(22.0))
+        .y_label_area_size(s(62.0))
+        .build_cartesian_2d(0.0..n, 0.0..ymax)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(counts.len().min(8))
+        .y_labels(4)
+        .light_line_style(bg)
+        .bold_line_style(grid.stroke_width(1))
+        .axis_style(muted)
+        .label_style(font)
+        .x_label_formatter(&|x| label(*x))
+        .y_label_formatter(&|y| format!("{}", y.round() as u64))
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(i, &v)| {
+            let i = i as f64;
+            Rectangle::new([(i + 0.08, 0.0), (i + 0.92, v as f64)], bar.filled())
+        }))
+        .ok()?;
+    root.present().ok()?;
+    let (px, _) = chart.plotting_area().get_pixel_range();
+    Some(Area {
+        x0: f64::from(px.start) / dpr,
+        x1: f64::from(px.end) / dpr,
+    })
+}
+
+/// Dense values per step from sparse points.
+fn dense(points: &[RedPoint], n: u32, f: impl Fn(&RedPoint) -> f64) -> Vec<f64> {
+    let mut out = vec![0.0; n as usize];
+    for p in points {
+        if let Some(v) = out.get_mut(p.index as usize) {
+            *v = f(p);
+        }
+    }
+    out
+}
+
+/// The RED charts of the loaded set.
+#[component]
+pub fn RedChartsView(
+    analysis: Arc<SetAnalysis>,
+    /// The service (defaults to the one with most calls) and the drilled-down operation.
+    service: RwSignal<Option<String>>,
+    op: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let state = crate::state::use_app();
+    let red = analysis.span_metrics.red.clone();
+    let frame = Frame {
+        start_ms: red.start_unix_nanos as f64 / 1e6,
+        step_ms: (red.step_nanos as f64 / 1e6).max(1e-6),
+        n: red.point_count.max(1),
+    };
+    let frame = Arc::new(frame);
+    let mut by_calls: Vec<&RollupMetrics> = analysis.span_metrics.services.iter().collect();
+    by_calls.sort_by_key(|s| std::cmp::Reverse(s.calls));
+    let default_service = by_calls.first().map(|s| s.service.clone());
+    let services: Vec<String> = analysis.span_metrics.services.iter().map(|s| s.service.clone()).collect();
+    let a2 = analysis.clone();
+    let current = Memo::new(move |_| {
+        let svc = service.get().filter(|s| a2.span_metrics.services.iter().any(|x| &x.service == s)).or(default_service.clone())?;
+        let op = op.get().filter(|o| a2.span_metrics.operations.iter().any(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())));
+        Some((svc, op))
+    });
+    let a3 = analysis.clone();
+    let ops_of = move || -> Vec<String> {
+        let Some((svc, _)) = current.get() else { return Vec::new() };
+        a3.span_metrics
+            .operations
+            .iter()
+            .filter(|o| o.service == svc)
+            .filter_map(|o| o.span_name.clone())
+            .collect()
+    };
+    let a4 = analysis.clone();
+    let series = Memo::new(move |_| -> Option<(Arc<RedSeries>, Arc<RollupMetrics>)> {
+        let (svc, op) = current.get()?;
+        let red = &a4.span_metrics.red;
+        let s = match &op {
+            Some(o) => red.operations.iter().find(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())),
+            None => red.services.iter().find(|x| x.service == svc),
+        }?;
+        let roll = match &op {
+            Some(o) => a4.span_metrics.operations.iter().find(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())),
+            None => a4.span_metrics.services.iter().find(|x| x.service == svc),
+        }?;
+        Some((Arc::new(s.clone()), Arc::new(roll.clone())))
+    });
+    let bounds = analysis.span_metrics.bucket_bounds_nanos.clone();
+
+    let rate_c: NodeRef<Canvas> = NodeRef::new();
+    let err_c: NodeRef<Canvas> = NodeRef::new();
+    let dur_c: NodeRef<Canvas> = NodeRef::new();
+    let hist_c: NodeRef<Canvas> = NodeRef::new();
+    let areas = RwSignal::new([Area::default(); 4]);
+    let hover = RwSignal::new(None::<(usize, f64, u32)>);
+    let f2 = frame.clone();
+    let b2 = bounds.clone();
+    let draw = move || {
+        let _ = state.theme.get();
+        let Some((s, roll)) = series.get() else { return };
+        let (Some(rc), Some(ec), Some(dc), Some(hc)) = (rate_c.get(), err_c.get(), dur_c.get(), hist_c.get()) else { return };
+        let n = f2.n;
+        let rate = dense(&s.points, n, |p| p.rate_per_sec);
+        let errs = dense(&s.points, n, |p| p.error_rate * 100.0);
+        let ms = |v: u64| v as f64 / 1e6;
+        let p50 = dense(&s.points, n, |p| ms(p.p50_nanos));
+        let p95 = dense(&s.points, n, |p| ms(p.p95_nanos));
+        let p99 = dense(&s.points, n, |p| ms(p.p99_nanos));
+        let mut out = [Area::default(); 4];
+        out[0] = draw_lines(&rc, &f2, &[("req/s".into(), token("--accent"), rate)], &|y| format!("{y:.2}/s")).unwrap_or_default();
+        out[1] = draw_lines(&ec, &f2, &[("errors".into(), token("--error"), errs)], &|y| format!("{y:.1}%")).unwrap_or_default();
+        out[2] = draw_lines(
+            &dc,
+            &f2,
+            &[("p50".into(), token("--chart-p50"), p50), ("p95".into(), token("--chart-p95"), p95), ("p99".into(), token("--chart-p99"), p99)],
+            &|y| units::duration((y * 1e6).max(0.0) as u64),
+        )
+        .unwrap_or_default();
+        out[3] = draw_histogram(&hc, &b2, &roll.histogram).unwrap_or_default();
+        areas.set(out);
+    };
+    Effect::new(move |_| {
+        draw();
+        crate::worker::mark("spanlens:red-drawn");
+    });
+    let resize = window_event_listener(leptos::ev::resize, move |_| draw());
+    on_cleanup(move || resize.remove());
+
+    let f3 = frame.clone();
+    let on_move = move |chart: usize, ev: web_sys::MouseEvent| {
+        let area = areas.get_untracked().get(chart).copied().unwrap_or_default();
+        let x = f64::from(ev.offset_x());
+        if x < area.x0 || x > area.x1 || area.x1 <= area.x0 {
+            hover.set(None);
+            return;
+        }
+        let frac = (x - area.x0) / (area.x1 - area.x0);
+        let slots = if chart == 3 { (bounds.len() + 1) as f64 } else { f64::from(f3.n) };
+        let idx = ((frac * slots).floor() as u32).min(slots as u32 - 1);
+        hover.set(Some((chart, x, idx)));
+    };
+    let f4 = frame.clone();
+    let b3 = analysis.span_metrics.bucket_bounds_nanos.clone();
+    let tip = move |chart: usize| {
+        let (c, x, idx) = hover.get().filter(|h| h.0 == chart)?;
+        let (s, roll) = series.get()?;
+        let text = if c == 3 {
+            let count = roll.histogram.get(idx as usize).copied().unwrap_or(0);
+            let lo = if idx == 0 { 0 } else { b3.get(idx as usize - 1).copied().unwrap_or(0) };
+            let hi = b3.get(idx as usize).map(|b| units::duration(*b)).unwrap_or_else(|| "+Inf".into());
+            format!("{} – {}: {count} calls", units::duration(lo), hi)
+        } else {
+            let p = s.points.iter().find(|p| p.index == idx);
+            let t = time_label(f4.start_ms + f64::from(idx) * f4.step_ms, f4.step_ms, f64::from(f4.n) * f4.step_ms);
+            match p {
+                None => format!("{t}: no calls"),
+                Some(p) => match c {
+                    0 => format!("{t}: {:.3} req/s ({} calls)", p.rate_per_sec, p.calls),
+                    1 => format!("{t}: {} errors ({} of {} calls)", pct(p.error_rate), p.errors, p.calls),
+                    _ => format!("{t}: p50 {} · p95 {} · p99 {}", units::duration(p.p50_nanos), units::duration(p.p95_nanos), units::duration(p.p99_nanos)),
+                },
+            }
+        };
+        Some(view! { <div class="an-tooltip chart-tip" data-testid="chart-tooltip" style:left=format!("{}px", x + 10.0)>{text}</div> })
+    };
+    let chart = move |key: &'static str, title: &'static str, idx: usize, node: NodeRef<Canvas>| {
+        view! {
+            <figure class="red-chart">
+                <figcaption>{title}</figcaption>
+                <div class="chart-wrap">
+                    <canvas node_ref=node data-chart=key role="img" aria-label=title
+                        on:mousemove=move |ev| on_move(idx, ev) on:mouseleave=move |_| hover.set(None)></canvas>
+                    {move || tip(idx)}
+                </div>
+            </figure>
+        }
+    };
+    let summary = move || {
+        let (_, roll) = series.get()?;
+        Some(view! {
+            <dl class="an-figures" data-testid="red-summary">
+                <div><dt>"Calls"</dt><dd>{roll.calls}</dd></div>
+                <div><dt>"Errors"</dt><dd>{format!("{} ({})", roll.errors, pct(roll.error_rate))}</dd></div>
+                <div><dt>"p50"</dt><dd>{units::duration(roll.latency.p50_nanos)}</dd></div>
+                <div><dt>"p95"</dt><dd>{units::duration(roll.latency.p95_nanos)}</dd></div>
+                <div><dt>"p99"</dt><dd>{units::duration(roll.latency.p99_nanos)}</dd></div>
+                <div><dt>"Step"</dt><dd>{units::duration(red.step_nanos)}</dd></div>
+            </dl>
+        })
+    };
+    view! {
+        <section class="an-view red" data-testid="red-view">
+            <div class="an-toolbar">
+                <label>"Service "
+                    <select data-testid="red-service" on:change=move |ev| { service.set(Some(event_target_value(&ev))); op.set(None); }>
+                        {services.into_iter().map(|s| {
+                            let s2 = s.clone();
+                            view! { <option value=s.clone() selected=move || current.get().is_some_and(|c| c.0 == s2)>{s}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Operation "
+                    <select data-testid="red-operation" on:change=move |ev| { let v = event_target_value(&ev); op.set((!v.is_empty()).then_some(v)); }>
+                        <option value="" selected=move || current.get().is_some_and(|c| c.1.is_none())>"All operations"</option>
+                        {move || ops_of().into_iter().map(|o| {
+                            let o2 = o.clone();
+                            view! { <option value=o.clone() selected=move || current.get().is_some_and(|c| c.1.as_deref() == Some(o2.as_str()))>{ellipsize(&o, 60)}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <span class="spacer"></span>
+                <span class="legend"><span class="lg lg-p50"></span>"p50 "<span class="lg lg-p95"></span>"p95 "<span class="lg lg-p99"></span>"p99"</span>
+            </div>
+            {summary}
+            <div class="red-grid">
+                {chart("rate", "Rate (requests/s)", 0, rate_c)}
+                {chart("errors", "Errors (%)", 1, err_c)}
+                {chart("duration", "Duration p50 / p95 / p99", 2, dur_c)}
+                {chart("histogram", "Latency histogram (Tempo span-metrics buckets)", 3, hist_c)}
+            </div>
+            <p class="muted an-note">"From the loaded traces; times in local time. Steps without calls show zero."</p>
+        </section>
+    }
+}

@@ -1,0 +1,342 @@
+// Browser end-to-end tests of the spanlens SPA (dist/ served by tests/serve.mjs) in Debian's
+// headless Chromium via playwright-core. Fixtures are read in place from ../shared/fixtures.
+// Any console error or page error fails the test that caused it. Screenshots go to
+// target/screenshots/. Exit code 0 when every test passed.
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const fixtures = process.env.SPANLENS_FIXTURES || path.resolve(repo, '..', 'shared', 'fixtures');
+const shots = path.join(repo, 'target', 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const FORMAT_DIRS = ['otlp', 'tempo', 'jaeger', 'zipkin'];
+const allFixtures = FORMAT_DIRS.flatMap((d) => {
+  try {
+    return readdirSync(path.join(fixtures, d)).filter((f) => /\.jsonl?$/.test(f)).map((f) => path.join(fixtures, d, f));
+  } catch {
+    return [];
+  }
+});
+const SMARTTHINGS = path.join(fixtures, 'zipkin', 'zipkin-smartthings-mobile-web-install-1041-spans.json');
+const TEMPO_FILE = path.join(fixtures, 'tempo', 'kiali-istio-bookinfo-batches-base64.json');
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(here, '..', 'serve.mjs'), path.join(repo, 'dist'), '0'], {
+      env: { ...process.env, TEMPO_TRACE_FILE: TEMPO_FILE },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.on('data', (d) => {
+      const m = /listening (\d+)/.exec(String(d));
+      if (m) resolve({ child, base: `http://127.0.0.1:${m[1]}` });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+}
+
+const { child: server, base } = await startServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+
+let failures = 0;
+const results = [];
+
+async function newPage({ width = 1280, height = 800 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // Expected 404s the browser itself logs: Tempo's v2 trace-by-id before the v1 fallback
+    // (Grafana does the same), and POST /api/upload on a static server (the SPA then offers
+    // the download instead). Every other console error fails the test.
+    const url = m.location()?.url || '';
+    const expected = /Failed to load resource.*404/.test(m.text()) && /\/api\/(v2\/traces\/|upload)/.test(url);
+    if (m.type() === 'error' && !expected) page.errors.push(`console: ${m.text()} ${url}`);
+  });
+  return page;
+}
+
+async function test(name, fn) {
+  const page = await newPage();
+  const t0 = Date.now();
+  try {
+    await fn(page);
+    if (page.errors.length) throw new Error(page.errors.join('\n'));
+    results.push(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures++;
+    results.push(`FAIL ${name}: ${e.message.split('\n').slice(0, 6).join('\n     ')}`);
+    await page.screenshot({ path: path.join(shots, `FAIL-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
+  } finally {
+    console.log(results[results.length - 1]);
+    await page.context().close();
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function open(page, url = '/') {
+  await page.goto(base + url);
+  await page.waitForSelector('body .page', { timeout: 15000 });
+}
+
+// Drops files on document.body the way a browser does (DataTransfer + dragover + drop).
+async function dropFiles(page, files) {
+  const payload = files.map((f) => ({ name: path.basename(f), text: readFileSync(f, 'utf8') }));
+  await page.evaluate((items) => {
+    const dt = new DataTransfer();
+    for (const it of items) dt.items.add(new File([it.text], it.name, { type: 'application/json' }));
+    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, payload);
+}
+
+async function dropText(page, name, text) {
+  await page.evaluate(({ name, text }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], name, { type: 'application/json' }));
+    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { name, text });
+}
+
+// Waits for the outcome of a load: waterfall rows, a trace list, or an alert.
+async function outcome(page) {
+  await page.waitForSelector('[data-span-id], [data-trace-id], [role=alert]', { timeout: 20000 });
+  if (await page.$('[role=alert]')) return { kind: 'alert', text: await page.textContent('[role=alert]') };
+  if (await page.$('[data-span-id]')) return { kind: 'trace' };
+  return { kind: 'list', traces: await page.$$eval('[data-trace-id]', (rs) => rs.map((r) => r.dataset.traceId)) };
+}
+
+async function figure(page, id) {
+  return (await page.textContent(`[data-testid=${id}]`)).trim();
+}
+
+async function rowCount(page) {
+  return Number(await page.getAttribute('.waterfall', 'data-row-count'));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+await test('home page renders with the drop target, picker, paste box and demo', async (page) => {
+  await open(page);
+  assert(await page.isVisible('text=Drop a trace file'), 'no drop text');
+  assert(await page.$('[data-testid=file-input]'), 'no file input');
+  assert(await page.isVisible('[data-testid=paste-input]'), 'no paste box');
+  assert(await page.isVisible('text=Try the demo'), 'no demo button');
+  await page.screenshot({ path: path.join(shots, 'home.png') });
+});
+
+for (const file of allFixtures) {
+  await test(`drop ${path.basename(file)}`, async (page) => {
+    await open(page);
+    await dropFiles(page, [file]);
+    const o = await outcome(page);
+    assert(o.kind !== 'alert', `alert: ${o.text}`);
+    if (o.kind === 'trace') {
+      const spans = Number(await figure(page, 'trace-span-count'));
+      assert(spans > 0, 'no spans in the header');
+      const rows = await page.$$eval('[data-span-id]', (rs) => rs.map((r) => r.dataset.spanId));
+      assert(rows.length > 0 && rows.every((id) => /^[0-9a-f]{16}$/.test(id)), `bad row ids ${rows.slice(0, 3)}`);
+      assert(rows.length <= 200, `rows are not virtualized: ${rows.length} in the DOM`);
+      assert((await rowCount(page)) === spans, `row count ${await rowCount(page)} != header spans ${spans}`);
+    } else {
+      assert(o.traces.length > 1 && o.traces.every((id) => /^[0-9a-f]{32}$/.test(id)), `bad trace list ${o.traces}`);
+    }
+  });
+}
+
+for (const file of allFixtures) {
+  await test(`file input ${path.basename(file)}`, async (page) => {
+    await open(page);
+    await page.setInputFiles('[data-testid=file-input]', file);
+    const o = await outcome(page);
+    assert(o.kind !== 'alert', `alert: ${o.text}`);
+  });
+}
+
+await test('smartthings: header figures, waterfall, details, collapse, find, critical path', async (page) => {
+  await open(page);
+  await page.setInputFiles('[data-testid=file-input]', SMARTTHINGS);
+  await page.waitForSelector('[data-span-id]');
+  assert((await figure(page, 'trace-span-count')) === '1041', 'span count');
+  assert((await figure(page, 'trace-service-count')) === '16', 'service count');
+  assert(/\d/.test(await figure(page, 'trace-duration')), 'duration');
+  assert(/^\d+$/.test(await figure(page, 'trace-error-count')), 'error count');
+  await page.waitForFunction(() => /^[A-F]$/.test(document.querySelector('[data-testid=trace-grade]').textContent.trim()), null, { timeout: 10000 });
+  await page.screenshot({ path: path.join(shots, 'trace-smartthings.png') });
+
+  // Details of the second row.
+  const second = await page.$$eval('[data-span-id]', (rs) => rs.sort((a, b) => a.offsetTop - b.offsetTop)[1].dataset.spanId);
+  await page.click(`[data-span-id="${second}"] .wf-name`);
+  await page.waitForSelector('[data-testid=span-details]');
+  assert((await page.getAttribute(`[data-span-id="${second}"]`, 'aria-selected')) === 'true', 'row not selected');
+  assert((await page.textContent('[data-testid=span-details]')).includes(second), 'details lack the span id');
+  await page.screenshot({ path: path.join(shots, 'trace-details.png') });
+
+  // Keyboard: down moves the selection; collapse all / expand all.
+  await page.keyboard.press('j');
+  await page.waitForFunction((id) => document.querySelector('[aria-selected=true]')?.dataset.spanId !== id, second);
+  const all = await rowCount(page);
+  await page.keyboard.press('[');
+  await page.waitForFunction((n) => Number(document.querySelector('.waterfall').dataset.rowCount) < n, all);
+  const collapsed = await rowCount(page);
+  await page.keyboard.press(']');
+  await page.waitForFunction((n) => Number(document.querySelector('.waterfall').dataset.rowCount) === n, all);
+  // Per-node toggle.
+  const toggle = await page.$('.wf-row[aria-expanded=true] .wf-toggle');
+  await toggle.click();
+  await page.waitForFunction((n) => Number(document.querySelector('.waterfall').dataset.rowCount) < n, all);
+  await page.click('[data-testid=expand-all]');
+  assert(collapsed < all, `collapse all did not hide rows (${collapsed} of ${all})`);
+
+  // Find with the keyboard.
+  await page.click('.wf-scroll');
+  await page.keyboard.press('/');
+  assert(await page.evaluate(() => document.activeElement?.dataset.testid === 'find-input'), '/ did not focus find');
+  await page.keyboard.type('client-select');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /of \d+ matches/.test(document.querySelector('[data-testid=find-status]').textContent));
+  const firstMatch = await page.getAttribute('[aria-selected=true]', 'data-span-id');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((id) => document.querySelector('[aria-selected=true]')?.dataset.spanId !== id, firstMatch);
+  await page.fill('[data-testid=find-input]', '{ status = error }');
+  await page.waitForFunction(() => /^\d+ matches|of \d+ matches/.test(document.querySelector('[data-testid=find-status]').textContent));
+  await page.screenshot({ path: path.join(shots, 'trace-find.png') });
+  await page.keyboard.press('Escape');
+
+  // Critical path.
+  await page.click('[data-testid=critical-path-toggle]');
+  assert((await page.getAttribute('[data-testid=critical-path-toggle]', 'aria-pressed')) === 'true', 'toggle not pressed');
+  await page.waitForSelector('.wf-row.critical');
+  await page.screenshot({ path: path.join(shots, 'trace-critical-path.png') });
+  await page.keyboard.press('c');
+  await page.waitForFunction(() => !document.querySelector('.wf-row.critical'));
+});
+
+await test('minimap window zooms the waterfall', async (page) => {
+  await open(page);
+  await dropFiles(page, [SMARTTHINGS]);
+  await page.waitForSelector('[data-testid=minimap]');
+  const box = await page.locator('[data-testid=minimap]').boundingBox();
+  const right = box.x + box.width - 2;
+  await page.mouse.move(right, box.y + 20);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + 20, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('zoom'));
+  await page.screenshot({ path: path.join(shots, 'trace-zoomed.png') });
+});
+
+await test('TraceQL find, search over the loaded file, and inline parse errors', async (page) => {
+  await open(page);
+  await dropFiles(page, [path.join(fixtures, 'otlp', 'oteldemo-file-exporter-5-traces.jsonl')]);
+  await page.waitForSelector('[data-trace-id]');
+  await page.screenshot({ path: path.join(shots, 'trace-list.png') });
+  await page.click('a[href="/search"]');
+  await page.fill('[data-testid=traceql-input]', '{ status = error ');
+  await page.waitForSelector('[data-testid=traceql-error]');
+  await page.fill('[data-testid=traceql-input]', '{ duration > 1ms }');
+  await page.click('[data-testid=search-button]');
+  await page.waitForSelector('[data-testid=search-results] [data-trace-id]');
+  await page.screenshot({ path: path.join(shots, 'search-local.png') });
+  await page.click('[data-testid=search-results] [data-trace-id]');
+  await page.waitForSelector('[data-span-id]');
+  await page.fill('[data-testid=find-input]', '{ kind = server }');
+  await page.waitForFunction(() => /matches/.test(document.querySelector('[data-testid=find-status]').textContent));
+});
+
+await test('trace by id from the server (v2 404 → v1), share URL round trip, embed mode', async (page) => {
+  // The id: load the same file locally first.
+  await open(page);
+  await dropFiles(page, [TEMPO_FILE]);
+  await page.waitForSelector('[data-span-id]');
+  const id = (await page.textContent('.th-id')).trim();
+  const rows = await page.$$eval('[data-span-id]', (rs) => rs.map((r) => r.dataset.spanId));
+  const span = rows[Math.min(2, rows.length - 1)];
+  await page.goto(`${base}/trace/${id}?source=server&span=${span}&zoom=0.1,0.9&cp=1&q=GET`);
+  await page.waitForSelector(`[data-span-id="${span}"][aria-selected=true]`, { timeout: 15000 });
+  await page.waitForSelector('[data-testid=span-details]');
+  assert((await page.inputValue('[data-testid=find-input]')) === 'GET', 'q lost');
+  assert((await page.getAttribute('[data-testid=critical-path-toggle]', 'aria-pressed')) === 'true', 'cp lost');
+  const url = page.url();
+  const other = await newPage();
+  await other.goto(url);
+  await other.waitForSelector(`[data-span-id="${span}"][aria-selected=true]`, { timeout: 15000 });
+  assert(new URL(other.url()).searchParams.get('zoom') === '0.1,0.9', `zoom lost: ${other.url()}`);
+  await other.screenshot({ path: path.join(shots, 'trace-from-server.png') });
+  assert(!other.errors.length, other.errors.join('\n'));
+  await other.context().close();
+
+  await page.goto(`${base}/trace/${id}?source=server&embed=1&hideMinimap=1&theme=dark`);
+  await page.waitForSelector('[data-span-id]');
+  assert(!(await page.$('.topbar')), 'top bar shown in embed mode');
+  assert(!(await page.$('[data-testid=minimap]')), 'minimap shown with hideMinimap=1');
+  assert((await page.getAttribute('html', 'data-theme')) === 'dark', 'theme param ignored');
+  await page.screenshot({ path: path.join(shots, 'embed-dark.png') });
+  await page.goto(`${base}/trace/${id}?source=server&embed=1&hideHeader=1&from=now-1h&to=now`);
+  await page.waitForSelector('[data-span-id]');
+  assert(!(await page.$('[data-testid=trace-span-count]')), 'header shown with hideHeader=1');
+});
+
+await test('share of a dropped file without a server offers the OTLP download', async (page) => {
+  await open(page);
+  await dropFiles(page, [path.join(fixtures, 'otlp', 'oteldemo-checkout-timeout-error.json')]);
+  await page.waitForSelector('[data-span-id]');
+  await page.click('[data-testid=share-button]');
+  await page.waitForSelector('.toast:has-text("No spanlens server")');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-otlp]')]);
+  assert(/\.otlp\.json$/.test(download.suggestedFilename()), 'download name');
+});
+
+await test('malformed file shows an alert naming it, and the page keeps working', async (page) => {
+  await open(page);
+  await dropText(page, 'orders.json', '{"orders": [1, 2, 3]}');
+  await page.waitForSelector('[role=alert]');
+  const text = await page.textContent('[role=alert]');
+  assert(text.includes('orders.json'), `alert does not name the file: ${text}`);
+  await page.screenshot({ path: path.join(shots, 'malformed-alert.png') });
+  await dropFiles(page, [SMARTTHINGS]);
+  await page.waitForSelector('[data-span-id]');
+});
+
+await test('paste box and demo button', async (page) => {
+  await open(page);
+  await page.fill('[data-testid=paste-input]', readFileSync(path.join(fixtures, 'jaeger', 'jaeger-ui-genai-agents-57-spans.json'), 'utf8'));
+  await page.click('[data-testid=paste-load]');
+  await page.waitForSelector('[data-span-id]');
+  await open(page);
+  await page.click('[data-testid=demo-button]');
+  await page.waitForSelector('[data-trace-id]');
+  await page.click('[data-trace-id]');
+  await page.waitForSelector('[data-span-id]');
+  await page.screenshot({ path: path.join(shots, 'demo-trace.png') });
+  await page.click('button[aria-label^="Theme"]');
+  await page.screenshot({ path: path.join(shots, 'demo-trace-theme2.png') });
+});
+
+await test('layout at 1920x1080 and help dialog', async (page) => {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await open(page);
+  await dropFiles(page, [SMARTTHINGS]);
+  await page.waitForSelector('[data-span-id]');
+  await page.keyboard.press('?');
+  await page.waitForSelector('[role=dialog]');
+  await page.screenshot({ path: path.join(shots, 'help-1920.png') });
+});
+
+await browser.close();
+server.kill();
+console.log(`\n${results.length - failures} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);

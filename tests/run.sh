@@ -1,0 +1,17 @@
+#!/bin/sh
+# Browser end-to-end tests of the SPA against the built dist/ (run `trunk build --release` first).
+# Uses Debian's Chromium through playwright-core (never downloads a browser).
+#   tests/run.sh            # e2e tests, screenshots in target/screenshots/
+#   tests/run.sh bench      # the 100k-span benchmark (figures on stdout)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+cd "$repo"
+[ -f dist/index.html ] || { echo "dist/ is missing: run trunk build --release first" >&2; exit 1; }
+if ! (cd "$here" && node -e "import('playwright-core').then(()=>process.exit(0),()=>process.exit(1))"); then
+  (cd "$here" && npm install --no-audit --no-fund --ignore-scripts)
+fi
+case "${1:-test}" in
+  bench) exec node "$here/bench/bench.mjs" ;;
+  *) exec node "$here/e2e/run.mjs" ;;
+esac
