@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn utc_and_steps() {
         assert_eq!(utc(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(utc(1_795_000_000_123_000_000), "2026-11-18 08:26:40.123 UTC");
+        assert_eq!(utc(1_795_000_000_123_000_000), "2026-11-18 11:06:40.123 UTC");
         assert_eq!(nice_step(1000.0, 10.0), 100.0);
         assert_eq!(nice_step(1700.0, 10.0), 200.0);
         assert_eq!(nice_step(4000.0, 10.0), 500.0);

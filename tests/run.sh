@@ -3,6 +3,8 @@
 # Uses Debian's Chromium through playwright-core (never downloads a browser).
 #   tests/run.sh            # e2e tests, screenshots in target/screenshots/
 #   tests/run.sh bench      # the 100k-span benchmark (figures on stdout)
+#   tests/run.sh analysis   # the analysis views' tests (service graph, grades, RED, errors, compare)
+#   tests/run.sh analysis-bench  # analyze_set over 10k traces / 1M spans in the worker, view render times
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -13,5 +15,7 @@ if ! (cd "$here" && node -e "import('playwright-core').then(()=>process.exit(0),
 fi
 case "${1:-test}" in
   bench) exec node "$here/bench/bench.mjs" ;;
+  analysis) exec node "$here/e2e/analysis.mjs" ;;
+  analysis-bench) exec node "$here/bench/analysis.mjs" ;;
   *) exec node "$here/e2e/run.mjs" ;;
 esac

@@ -195,3 +195,23 @@ pub async fn upload(settings: &TempoSettings, bytes: &[u8]) -> Result<Vec<u8>, A
 pub async fn fetch_static(settings: &TempoSettings, path: &str) -> Result<Vec<u8>, ApiError> {
     get_ok(settings, path).await
 }
+
+/// TraceQL metrics over a time range: `GET /api/metrics/query_range` (Tempo with TraceQL
+/// metrics, or spanlens). `start`/`end` in Unix seconds, `step_secs` the step.
+pub async fn metrics_query_range(
+    settings: &TempoSettings,
+    query: &str,
+    start: i64,
+    end: i64,
+    step_secs: i64,
+) -> Result<spanlens_core::tempo_api::QueryRangeResponse, ApiError> {
+    let path = format!(
+        "/api/metrics/query_range?q={}&start={start}&end={end}&step={step_secs}s",
+        crate::routes::encode(query)
+    );
+    let body = get_ok(settings, &path).await?;
+    serde_json::from_slice(&body).map_err(|e| ApiError {
+        status: None,
+        message: format!("not a query_range response: {e}"),
+    })
+}

@@ -36,7 +36,8 @@ pub fn context_2d(canvas: &web_sys::HtmlCanvasElement, css_h: f64) -> Option<(Ca
     let w = f64::from(canvas.client_width()).max(100.0);
     canvas.set_width((w * dpr) as u32);
     canvas.set_height((css_h * dpr) as u32);
-    let _ = canvas.style().set_property("height", &format!("{css_h}px"));
+    let el: &web_sys::HtmlElement = canvas;
+    let _ = web_sys::HtmlElement::style(el).set_property("height", &format!("{css_h}px"));
     let ctx = canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()?;
     let _ = ctx.scale(dpr, dpr);
     Some((ctx, w, css_h))

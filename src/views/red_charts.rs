@@ -3,7 +3,9 @@
 //! p50/p95/p99 duration over time, and the latency histogram with Tempo's span-metrics buckets.
 //! The time axis is in local time; hovering a chart shows the values of that step. The series
 //! come from the core's `RedTimeline` over the loaded traces (steps without calls are zero).
-//! Colours are the theme's CSS variables, resolved at draw time.
+//! Colours are the theme's CSS variables, resolved at draw time. With a Tempo data source, the
+//! rate, error and duration charts can instead cover a long range (1 h … 7 d) from Tempo's
+//! TraceQL metrics (`/api/metrics/query_range`: `rate()` and `quantile_over_time`).
 //!
 //! Canvas hooks: `data-chart="rate|errors|duration|histogram"`. Not here: any statistic.
 
@@ -200,6 +202,102 @@ fn draw_histogram(c: &web_sys::HtmlCanvasElement, bounds: &[u64], counts: &[u64]
     })
 }
 
+/// RED series from Tempo's TraceQL metrics, dense over the range.
+#[derive(Clone, Debug, PartialEq)]
+struct TempoRed {
+    start_ms: f64,
+    step_ms: f64,
+    n: u32,
+    rate: Vec<f64>,
+    errors: Vec<f64>,
+    p50: Vec<f64>,
+    p95: Vec<f64>,
+    p99: Vec<f64>,
+}
+
+fn traceql_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn selector(service: &str, op: Option<&str>, extra: &str) -> String {
+    let mut s = format!("resource.service.name = {}", traceql_string(service));
+    if let Some(o) = op {
+        s.push_str(&format!(" && name = {}", traceql_string(o)));
+    }
+    format!("{{ {s}{extra} }}")
+}
+
+fn any_number(v: &spanlens_core::tempo_api::AnyValue) -> Option<f64> {
+    use spanlens_core::tempo_api::AnyValue;
+    match v {
+        AnyValue::DoubleValue(d) => Some(*d),
+        AnyValue::IntValue(i) => Some(*i as f64),
+        AnyValue::StringValue(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Fetches the RED series of (service, operation) over the last `range_secs` from Tempo.
+async fn fetch_tempo(settings: crate::state::TempoSettings, service: String, op: Option<String>, range_secs: i64) -> Result<TempoRed, String> {
+    let end = crate::state::now_secs();
+    let start = end - range_secs;
+    let step = (range_secs / 100).max(15);
+    let n = ((end - start) / step + 1) as u32;
+    let sel = selector(&service, op.as_deref(), "");
+    let err_sel = selector(&service, op.as_deref(), " && status = error");
+    let q = |query: String| {
+        let settings = settings.clone();
+        async move {
+            crate::api::metrics_query_range(&settings, &query, start, end, step)
+                .await
+                .map_err(|e| format!("Tempo metrics query {query} failed: {e}"))
+        }
+    };
+    let rate_r = q(format!("{sel} | rate()")).await?;
+    let err_r = q(format!("{err_sel} | rate()")).await?;
+    let quant_r = q(format!("{sel} | quantile_over_time(duration, .5, .95, .99)")).await?;
+    let slot = |ts_ms: i64| -> Option<usize> {
+        let i = (ts_ms / 1000 - start).div_euclid(step);
+        (0..i64::from(n)).contains(&i).then_some(i as usize)
+    };
+    let fill = |series: Option<&spanlens_core::tempo_api::TimeSeries>, scale: f64| -> Vec<f64> {
+        let mut out = vec![0.0; n as usize];
+        for s in series.map(|s| s.samples.as_slice()).unwrap_or(&[]) {
+            if let (Some(i), Some(v)) = (slot(s.timestamp_ms), s.value) {
+                if let Some(x) = out.get_mut(i) {
+                    *x = v * scale;
+                }
+            }
+        }
+        out
+    };
+    let rate = fill(rate_r.series.first(), 1.0);
+    let err_rate = fill(err_r.series.first(), 1.0);
+    let errors = rate
+        .iter()
+        .zip(&err_rate)
+        .map(|(r, e)| if *r > 0.0 { (e / r * 100.0).min(100.0) } else { 0.0 })
+        .collect();
+    let quantile = |want: f64| {
+        quant_r.series.iter().find(|s| {
+            s.labels
+                .iter()
+                .any(|kv| kv.key == "p" && any_number(&kv.value).is_some_and(|p| (p - want).abs() < 1e-6))
+        })
+    };
+    // Tempo answers duration quantiles in seconds; the charts use milliseconds.
+    Ok(TempoRed {
+        start_ms: start as f64 * 1000.0,
+        step_ms: step as f64 * 1000.0,
+        n,
+        rate,
+        errors,
+        p50: fill(quantile(0.5), 1000.0),
+        p95: fill(quantile(0.95), 1000.0),
+        p99: fill(quantile(0.99), 1000.0),
+    })
+}
+
 /// Dense values per step from sparse points.
 fn dense(points: &[RedPoint], n: u32, f: impl Fn(&RedPoint) -> f64) -> Vec<f64> {
     let mut out = vec![0.0; n as usize];
@@ -268,20 +366,63 @@ pub fn RedChartsView(
     let dur_c: NodeRef<Canvas> = NodeRef::new();
     let hist_c: NodeRef<Canvas> = NodeRef::new();
     let areas = RwSignal::new([Area::default(); 4]);
+    let n_slots = RwSignal::new(frame.n);
     let hover = RwSignal::new(None::<(usize, f64, u32)>);
-    let f2 = frame.clone();
-    let b2 = bounds.clone();
+    let frame_sv = StoredValue::new(frame.clone());
+    let bounds_sv = StoredValue::new(bounds.clone());
+    // Tempo mode: the range in seconds (0 = the loaded traces) and the fetched series.
+    let tempo_range = RwSignal::new(0i64);
+    let tempo_data = RwSignal::new(None::<Result<Arc<TempoRed>, String>>);
+    let has_tempo = state.loaded.with_untracked(|l| l.as_ref().is_some_and(|l| l.source != crate::routes::Source::Local))
+        || state.tempo.with_untracked(|t| !t.base_url.trim().is_empty());
+    Effect::new(move |_| {
+        let range = tempo_range.get();
+        let cur = current.get();
+        tempo_data.set(None);
+        let (Some((svc, op)), true) = (cur, range > 0) else { return };
+        let settings = state.tempo.get_untracked();
+        let settings = state
+            .loaded
+            .get_untracked()
+            .map(|l| settings.for_source(&l.source))
+            .unwrap_or(settings);
+        leptos::task::spawn_local(async move {
+            let r = fetch_tempo(settings, svc, op, range).await.map(Arc::new);
+            if tempo_range.get_untracked() == range {
+                tempo_data.set(Some(r));
+            }
+        });
+    });
     let draw = move || {
+        let b2 = bounds_sv.get_value();
         let _ = state.theme.get();
         let Some((s, roll)) = series.get() else { return };
         let (Some(rc), Some(ec), Some(dc), Some(hc)) = (rate_c.get(), err_c.get(), dur_c.get(), hist_c.get()) else { return };
-        let n = f2.n;
-        let rate = dense(&s.points, n, |p| p.rate_per_sec);
-        let errs = dense(&s.points, n, |p| p.error_rate * 100.0);
-        let ms = |v: u64| v as f64 / 1e6;
-        let p50 = dense(&s.points, n, |p| ms(p.p50_nanos));
-        let p95 = dense(&s.points, n, |p| ms(p.p95_nanos));
-        let p99 = dense(&s.points, n, |p| ms(p.p99_nanos));
+        let tempo = if tempo_range.get() > 0 { tempo_data.get().and_then(Result::ok) } else { None };
+        let (f2, rate, errs, p50, p95, p99) = match tempo {
+            Some(t) => (
+                Arc::new(Frame { start_ms: t.start_ms, step_ms: t.step_ms, n: t.n }),
+                t.rate.clone(),
+                t.errors.clone(),
+                t.p50.clone(),
+                t.p95.clone(),
+                t.p99.clone(),
+            ),
+            None => {
+                let f2 = frame_sv.get_value();
+                let n = f2.n;
+                let ms = |v: u64| v as f64 / 1e6;
+                (
+                    f2.clone(),
+                    dense(&s.points, n, |p| p.rate_per_sec),
+                    dense(&s.points, n, |p| p.error_rate * 100.0),
+                    dense(&s.points, n, |p| ms(p.p50_nanos)),
+                    dense(&s.points, n, |p| ms(p.p95_nanos)),
+                    dense(&s.points, n, |p| ms(p.p99_nanos)),
+                )
+            }
+        };
+        n_slots.set(f2.n);
         let mut out = [Area::default(); 4];
         out[0] = draw_lines(&rc, &f2, &[("req/s".into(), token("--accent"), rate)], &|y| format!("{y:.2}/s")).unwrap_or_default();
         out[1] = draw_lines(&ec, &f2, &[("errors".into(), token("--error"), errs)], &|y| format!("{y:.1}%")).unwrap_or_default();
@@ -302,7 +443,7 @@ pub fn RedChartsView(
     let resize = window_event_listener(leptos::ev::resize, move |_| draw());
     on_cleanup(move || resize.remove());
 
-    let f3 = frame.clone();
+    let n_buckets = bounds.len() + 1;
     let on_move = move |chart: usize, ev: web_sys::MouseEvent| {
         let area = areas.get_untracked().get(chart).copied().unwrap_or_default();
         let x = f64::from(ev.offset_x());
@@ -311,16 +452,31 @@ pub fn RedChartsView(
             return;
         }
         let frac = (x - area.x0) / (area.x1 - area.x0);
-        let slots = if chart == 3 { (bounds.len() + 1) as f64 } else { f64::from(f3.n) };
+        let slots = if chart == 3 { n_buckets as f64 } else { f64::from(n_slots.get_untracked()) };
         let idx = ((frac * slots).floor() as u32).min(slots as u32 - 1);
         hover.set(Some((chart, x, idx)));
     };
-    let f4 = frame.clone();
-    let b3 = analysis.span_metrics.bucket_bounds_nanos.clone();
     let tip = move |chart: usize| {
+        let f4 = frame_sv.get_value();
+        let b3 = bounds_sv.get_value();
         let (c, x, idx) = hover.get().filter(|h| h.0 == chart)?;
         let (s, roll) = series.get()?;
-        let text = if c == 3 {
+        let tempo = if tempo_range.get() > 0 { tempo_data.get().and_then(Result::ok) } else { None };
+        let text = if let (Some(t), true) = (tempo, c < 3) {
+            let i = idx as usize;
+            let at = time_label(t.start_ms + f64::from(idx) * t.step_ms, t.step_ms, f64::from(t.n) * t.step_ms);
+            let v = |x: &[f64]| x.get(i).copied().unwrap_or(0.0);
+            match c {
+                0 => format!("{at}: {:.3} req/s (Tempo)", v(&t.rate)),
+                1 => format!("{at}: {:.2}% errors (Tempo)", v(&t.errors)),
+                _ => format!(
+                    "{at}: p50 {} · p95 {} · p99 {} (Tempo)",
+                    units::duration((v(&t.p50) * 1e6) as u64),
+                    units::duration((v(&t.p95) * 1e6) as u64),
+                    units::duration((v(&t.p99) * 1e6) as u64)
+                ),
+            }
+        } else if c == 3 {
             let count = roll.histogram.get(idx as usize).copied().unwrap_or(0);
             let lo = if idx == 0 { 0 } else { b3.get(idx as usize - 1).copied().unwrap_or(0) };
             let hi = b3.get(idx as usize).map(|b| units::duration(*b)).unwrap_or_else(|| "+Inf".into());
@@ -371,7 +527,8 @@ pub fn RedChartsView(
                     <select data-testid="red-service" on:change=move |ev| { service.set(Some(event_target_value(&ev))); op.set(None); }>
                         {services.into_iter().map(|s| {
                             let s2 = s.clone();
-                            view! { <option value=s.clone() selected=move || current.get().is_some_and(|c| c.0 == s2)>{s}</option> }
+                            let label = s.clone();
+                            view! { <option value=s selected=move || current.get().is_some_and(|c| c.0 == s2)>{label}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -380,10 +537,26 @@ pub fn RedChartsView(
                         <option value="" selected=move || current.get().is_some_and(|c| c.1.is_none())>"All operations"</option>
                         {move || ops_of().into_iter().map(|o| {
                             let o2 = o.clone();
-                            view! { <option value=o.clone() selected=move || current.get().is_some_and(|c| c.1.as_deref() == Some(o2.as_str()))>{ellipsize(&o, 60)}</option> }
+                            let label = ellipsize(&o, 60);
+                            view! { <option value=o selected=move || current.get().is_some_and(|c| c.1.as_deref() == Some(o2.as_str()))>{label}</option> }
                         }).collect_view()}
                     </select>
                 </label>
+                {has_tempo.then(|| view! {
+                    <label>"Range "
+                        <select data-testid="red-source" on:change=move |ev| tempo_range.set(event_target_value(&ev).parse().unwrap_or(0))>
+                            <option value="0" selected=move || tempo_range.get() == 0>"Loaded traces"</option>
+                            {[(3600i64, "Tempo · last 1 h"), (21_600, "Tempo · last 6 h"), (86_400, "Tempo · last 24 h"), (604_800, "Tempo · last 7 d")].into_iter().map(|(s, l)| view! {
+                                <option value=s.to_string() selected=move || tempo_range.get() == s>{l}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                })}
+                {move || (tempo_range.get() > 0).then(|| match tempo_data.get() {
+                    None => view! { <span class="muted">"Querying Tempo…"</span> }.into_any(),
+                    Some(Ok(_)) => view! { <span class="muted">"Rate, errors and duration from Tempo's TraceQL metrics; histogram from the loaded traces."</span> }.into_any(),
+                    Some(Err(e)) => view! { <span class="error-text" role="alert">{e}</span> }.into_any(),
+                })}
                 <span class="spacer"></span>
                 <span class="legend"><span class="lg lg-p50"></span>"p50 "<span class="lg lg-p95"></span>"p95 "<span class="lg lg-p99"></span>"p99"</span>
             </div>

@@ -20,7 +20,6 @@ use std::sync::Arc;
 /// Node positions of a layered layout (top-left corners), and the drawing size.
 pub struct Layout {
     pub pos: Vec<(f64, f64)>,
-    pub layer: Vec<usize>,
     pub width: f64,
     pub height: f64,
 }
@@ -179,7 +178,6 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
     }
     Layout {
         pos,
-        layer,
         width: layers as f64 * (node_w + gap_x) - gap_x,
         height: col_h - gap_y,
     }
@@ -471,7 +469,7 @@ pub fn ServiceGraphView(
                         {grade.map(|g| view! {
                             <g class=format!("sg-grade grade-{}", g.to_lowercase()) transform=format!("translate({},6)", NODE_W - 24.0)>
                                 <rect width="18" height="18" rx="3"></rect>
-                                <text x="9" y="13" text-anchor="middle">{g}</text>
+                                <text x="9" y="13" text-anchor="middle">{g.clone()}</text>
                             </g>
                         })}
                     </g>
@@ -481,27 +479,35 @@ pub fn ServiceGraphView(
         view! { {edge_views}{node_views} }
     };
 
-    let transform = move || {
-        let (_, _, _, w, h) = drawing.get();
-        let (tx, ty, k) = view_box.get().unwrap_or((PAD, PAD, 1.0));
-        let _ = (w, h);
-        format!("translate({tx:.1},{ty:.1}) scale({k:.3})")
-    };
     let svg_h = move || {
         let (_, _, _, _, h) = drawing.get();
         (h + 2.0 * PAD + 60.0).clamp(260.0, 640.0)
+    };
+    // The initial view: the whole drawing, scaled down to fit the width, centred.
+    let fitted = move || -> (f64, f64, f64) {
+        let (w, h) = drawing.with_untracked(|d| (d.3, d.4));
+        let avail_w = window().inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(1200.0) - 48.0;
+        let avail_h = (h + 2.0 * PAD + 60.0).clamp(260.0, 640.0) - 2.0 * PAD;
+        let k = ((avail_w - 2.0 * PAD) / w).min(avail_h / h).clamp(0.3, 1.0);
+        let tx = PAD + ((avail_w - 2.0 * PAD) - w * k).max(0.0) / 2.0;
+        (tx, PAD, k)
+    };
+    let transform = move || {
+        let _ = drawing.get();
+        let (tx, ty, k) = view_box.get().unwrap_or_else(fitted);
+        format!("translate({tx:.1},{ty:.1}) scale({k:.3})")
     };
     let fit = move || {
         view_box.set(None);
     };
     let zoom_by = move |f: f64| {
-        let (tx, ty, k) = view_box.get_untracked().unwrap_or((PAD, PAD, 1.0));
+        let (tx, ty, k) = view_box.get_untracked().unwrap_or_else(fitted);
         let nk = (k * f).clamp(0.2, 4.0);
         view_box.set(Some((tx, ty, nk)));
     };
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
-        let (tx, ty, k) = view_box.get_untracked().unwrap_or((PAD, PAD, 1.0));
+        let (tx, ty, k) = view_box.get_untracked().unwrap_or_else(fitted);
         let f = if ev.delta_y() < 0.0 { 1.15 } else { 1.0 / 1.15 };
         let nk = (k * f).clamp(0.2, 4.0);
         let (px, py) = (ev.offset_x() as f64, ev.offset_y() as f64);
@@ -509,7 +515,7 @@ pub fn ServiceGraphView(
         view_box.set(Some((ntx, nty, nk)));
     };
     let on_down = move |ev: web_sys::PointerEvent| {
-        let (tx, ty, _) = view_box.get_untracked().unwrap_or((PAD, PAD, 1.0));
+        let (tx, ty, _) = view_box.get_untracked().unwrap_or_else(fitted);
         drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, tx, ty)));
     };
     let on_move = move |ev: web_sys::PointerEvent| {
@@ -518,7 +524,7 @@ pub fn ServiceGraphView(
                 drag.set_value(None);
                 return;
             }
-            let (_, _, k) = view_box.get_untracked().unwrap_or((PAD, PAD, 1.0));
+            let (_, _, k) = view_box.get_untracked().unwrap_or_else(fitted);
             view_box.set(Some((tx + ev.client_x() as f64 - x0, ty + ev.client_y() as f64 - y0, k)));
         }
     };
@@ -640,7 +646,8 @@ pub fn ServiceGraphView(
                         <option value="" selected=move || focus.get().is_none()>"All services"</option>
                         {service_names.into_iter().map(|s| {
                             let s2 = s.clone();
-                            view! { <option value=s.clone() selected=move || focus.get().as_deref() == Some(s2.as_str())>{s}</option> }
+                            let label = s.clone();
+                            view! { <option value=s selected=move || focus.get().as_deref() == Some(s2.as_str())>{label}</option> }
                         }).collect_view()}
                     </select>
                 </label>

@@ -30,16 +30,6 @@ pub enum Status {
     Failed(String),
 }
 
-impl Status {
-    /// The analysis, when ready.
-    pub fn ready(&self) -> Option<Arc<SetAnalysis>> {
-        match self {
-            Status::Ready(a) => Some(a.0.clone()),
-            _ => None,
-        }
-    }
-}
-
 struct Running {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,

@@ -95,7 +95,7 @@ pub fn TraceGraphView(ctx: TraceCtx) -> impl IntoView {
         <section class="an-view trace-graph" data-testid="trace-graph">
             <div class="an-toolbar"><span class="muted">"Operations of this trace, parent → child, with call counts. Dashed: calls inside one service. Click an operation to open its first span."</span></div>
             <div class="an-scroll tg-scroll">
-                {move || body().unwrap_or_else(|| view! { <p class="muted an-note">"Computing…"</p> }.into_any())}
+                {move || body().map(|v| v.into_any()).unwrap_or_else(|| view! { <p class="muted an-note">"Computing…"</p> }.into_any())}
             </div>
         </section>
     }

@@ -236,8 +236,12 @@ fn Row(ctx: TraceCtx, pos: usize, index: u32) -> impl IntoView {
         let (z0, z1) = ctx.zoom.get();
         (f - z0) / (z1 - z0).max(1e-9) * 100.0
     };
-    let bar_left = move || format!("{:.4}%", place(start));
-    let bar_width = move || format!("max(1px, {:.4}%)", (place(end) - place(start)).max(0.0));
+    // One reactive style per bar (zoom changes move it; scrolling creates rows cheaply).
+    let bar_colour = colour.clone();
+    let bar_style = move || {
+        let (l, r) = (place(start), place(end));
+        format!("left:{l:.4}%;width:max(1px,{:.4}%);background:{bar_colour}", (r - l).max(0.0))
+    };
     // The duration label follows the bar, or sits inside its right end when the bar is wide.
     let label_inside = move || place(end) > 85.0 && place(end) - place(start) > 12.0;
     let label_style = move || {
@@ -290,13 +294,11 @@ fn Row(ctx: TraceCtx, pos: usize, index: u32) -> impl IntoView {
                 })}
             </div>
             <div class="wf-time">
-                <div class="wf-bar" class:bar-error=is_error style:left=bar_left style:width=bar_width style:background=colour>
+                <div class="wf-bar" class:bar-error=is_error style=bar_style>
                     {events.into_iter().map(|(f, ev_name)| {
-                        let rel = move || {
-                            let (a, b) = (place(start), place(end));
-                            if b - a <= 0.0 { 0.0 } else { ((place(f) - a) / (b - a) * 100.0).clamp(0.0, 100.0) }
-                        };
-                        view! { <span class="wf-event" title=ev_name style:left=move || format!("{:.3}%", rel())></span> }
+                        // Relative to the bar, so independent of the zoom: no reactive work.
+                        let rel = if end - start <= 0.0 { 0.0 } else { ((f - start) / (end - start) * 100.0).clamp(0.0, 100.0) };
+                        view! { <span class="wf-event" title=ev_name style=format!("left:{rel:.3}%")></span> }
                     }).collect_view()}
                 </div>
                 <span class="wf-dur" class:inside=label_inside style=label_style>{dur_label}</span>

@@ -33,7 +33,7 @@ if (!existsSync(file)) {
 }
 
 const server = await new Promise((resolve, reject) => {
-  const child = spawn(process.execPath, [path.join(here, '..', 'serve.mjs'), path.join(repo, 'dist'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(here, '..', 'serve.mjs'), process.env.SPANLENS_DIST || path.join(repo, 'dist'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.on('data', (d) => {
     const m = /listening (\d+)/.exec(String(d));
     if (m) resolve({ child, base: `http://127.0.0.1:${m[1]}` });

@@ -55,6 +55,10 @@ page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
 await page.addInitScript(() => {
   addEventListener('TrunkApplicationStarted', (e) => { window.__wasm = e.detail && e.detail.wasm; });
   document.addEventListener('change', () => { window.__t0 = performance.now(); }, true);
+  window.__long = [];
+  try {
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push([e.startTime, e.duration]); }).observe({ type: 'longtask' });
+  } catch {}
   // Frame gaps during the load.
   window.__gaps = [];
   let last = performance.now();
@@ -75,7 +79,8 @@ const load = await page.evaluate(() => {
   };
 });
 const headerSpans = await page.textContent('[data-testid=trace-span-count]');
-await page.waitForTimeout(1500); // let the deferred analysis run
+await page.waitForTimeout(2500); // let the deferred analysis run
+const longTasks = await page.evaluate(() => window.__long.map(([s, d]) => [Math.round(s - window.__t0), Math.round(d)]));
 
 // Scroll: a steady 3 s of wheel-like scrolling, one step per frame.
 const scroll = await page.evaluate(async () => {
@@ -109,6 +114,7 @@ const out = {
   fileMiB: +(readFileSync(file).length / MiB).toFixed(1),
   ...Object.fromEntries(Object.entries(load).map(([k, v]) => [k, Math.round(v)])),
   scroll: Object.fromEntries(Object.entries(scroll).map(([k, v]) => [k, +v.toFixed(1)])),
+  longTasksAfterDrop: longTasks,
   jsHeapUsedMiB: +(heap.usedSize / MiB).toFixed(1),
   wasmMemoryMiB: wasmBytes == null ? null : +(wasmBytes / MiB).toFixed(1),
   ...gz(dist),

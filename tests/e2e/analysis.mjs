@@ -4,7 +4,7 @@
 // from tests/e2e/analysis-expected.json (checked against the core by the Rust test
 // tests/analysis_expected.rs). Screenshots go to target/screenshots/analysis-*.png.
 // Any console error or page error fails the test that caused it. Exit code 0 when all pass.
-//   node tests/e2e/analysis.mjs
+//   node tests/e2e/analysis.mjs          (SPANLENS_DIST=<dir> to test another build than dist/)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const expected = JSON.parse(readFileSync(path.join(here, 'analysis-expected.json
 const FIVE = path.join(fixtures, 'otlp', 'oteldemo-file-exporter-5-traces.jsonl');
 
 const server = await new Promise((resolve, reject) => {
-  const child = spawn(process.execPath, [path.join(here, '..', 'serve.mjs'), path.join(repo, 'dist'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(here, '..', 'serve.mjs'), process.env.SPANLENS_DIST || path.join(repo, 'dist'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.on('data', (d) => {
     const m = /listening (\d+)/.exec(String(d));
     if (m) resolve({ child, base: `http://127.0.0.1:${m[1]}` });

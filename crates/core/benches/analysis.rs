@@ -37,7 +37,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
-                let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+                let now =
+                    LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
                 PEAK.fetch_max(now, Ordering::Relaxed);
             } else {
                 LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -51,8 +52,23 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn sizes() -> Vec<u64> {
-    let max: u64 = std::env::var("ANALYSIS_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    [10_000u64, 100_000, 1_000_000].into_iter().filter(|&n| n <= max).collect()
+    let max: u64 = std::env::var("ANALYSIS_BENCH_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    [10_000u64, 100_000, 1_000_000]
+        .into_iter()
+        .filter(|&n| n <= max)
+        .collect()
+}
+
+/// A synthetic set of about `n` spans: the trace count is calibrated on a first run, since the
+/// generator's traces vary in size.
+fn synth_set(n: u64) -> spanlens_core::model::TraceSet {
+    let mut options = SynthOptions::for_total_spans(n, 40, 42);
+    let probe = generate(&options).span_count().max(1) as u64;
+    options.traces = (u64::from(options.traces) * n / probe).clamp(1, u64::from(u32::MAX)) as u32;
+    generate(&options)
 }
 
 fn bench(c: &mut Criterion) {
@@ -60,7 +76,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("analyze_set");
     group.sample_size(10);
     for n in sizes() {
-        let set = generate(&SynthOptions::for_total_spans(n, 40, 42));
+        let set = synth_set(n);
         // Memory and a first timing, outside criterion.
         let base = LIVE.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
@@ -84,15 +100,21 @@ fn bench(c: &mut Criterion) {
         );
         drop(out);
         group.throughput(Throughput::Elements(set.span_count() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), &set, |b, set| b.iter(|| analyze_set(set, &rules)));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &set, |b, set| {
+            b.iter(|| analyze_set(set, &rules))
+        });
     }
     group.finish();
     // One trace view: categories are decided over the whole set, so this scales with the set.
-    let set = generate(&SynthOptions::for_total_spans(100_000, 40, 42));
-    let biggest = (0..set.traces().len() as u32).max_by_key(|&t| set.trace(t).map(|t| t.spans.len)).unwrap_or(0);
+    let set = synth_set(100_000);
+    let biggest = (0..set.traces().len() as u32)
+        .max_by_key(|&t| set.trace(t).map(|t| t.spans.len))
+        .unwrap_or(0);
     let mut g2 = c.benchmark_group("analyze_trace");
     g2.sample_size(10);
-    g2.bench_function("100k_set_largest_trace", |b| b.iter(|| analyze_trace(&set, biggest, &rules)));
+    g2.bench_function("100k_set_largest_trace", |b| {
+        b.iter(|| analyze_trace(&set, biggest, &rules))
+    });
     g2.finish();
 }
 

@@ -8,8 +8,9 @@
 // A global allocator needs `unsafe impl GlobalAlloc`; it only forwards to the system allocator.
 #![allow(unsafe_code)]
 
+use spanlens_core::formats::writers::to_otlp_json;
 use spanlens_core::formats::{read, Format};
-use spanlens_core::synth::{generate_otlp_json, SynthOptions};
+use spanlens_core::synth::{generate, SynthOptions};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -75,9 +76,9 @@ fn main() {
     let spans: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let per_trace: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
     let repeat: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
-    let t0 = Instant::now();
-    let json = generate_otlp_json(&SynthOptions::for_total_spans(spans, per_trace, 1));
-    let generated = t0.elapsed();
+    let (synth_set, generated) = timed(|| generate(&SynthOptions::for_total_spans(spans, per_trace, 1)));
+    let (json, written) = timed(|| to_otlp_json(&synth_set, None));
+    drop(synth_set);
     let file = json.len();
 
     // Reference points (best of `repeat`, the machine may be shared): scanning the JSON only, and
@@ -89,7 +90,12 @@ fn main() {
         scan = scan.min(t);
         let (_, t) = timed(|| {
             let mut builder = spanlens_core::model::TraceSetBuilder::new();
-            let _ = spanlens_core::formats::read_into(&mut builder, json.as_bytes(), Some(Format::OtlpJson), None);
+            let _ = spanlens_core::formats::read_into(
+                &mut builder,
+                json.as_bytes(),
+                Some(Format::OtlpJson),
+                None,
+            );
             builder.span_count()
         });
         read_only = read_only.min(t);
@@ -114,7 +120,10 @@ fn main() {
     let peak = PEAK.load(Ordering::Relaxed) - base;
     let retained = CURRENT.load(Ordering::Relaxed) - base;
     let n = set.span_count();
-    println!("generated {n} spans in {} traces in {generated:.2?}", set.traces().len());
+    println!(
+        "generated {n} spans in {} traces in {generated:.2?}",
+        set.traces().len()
+    );
     println!("input: {:.1} MiB ({} B/span)", mib(file), file / n.max(1));
     println!(
         "read+assemble: {took:.2?} = {:.0} MiB/s, {:.0} spans/s",

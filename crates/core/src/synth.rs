@@ -200,7 +200,11 @@ const ERRORS: [(&str, &str, u64); 5] = [
     ("ConnectionRefusedError", "connection refused", 503),
     ("RuntimeError", "HTTP 500", 500),
     ("psycopg.errors.DeadlockDetected", "deadlock detected", 500),
-    ("RateLimitError", "rate limit exceeded: 429 Too Many Requests", 429),
+    (
+        "RateLimitError",
+        "rate limit exceeded: 429 Too Many Requests",
+        429,
+    ),
 ];
 
 /// Per-span context while generating one trace.
@@ -348,7 +352,10 @@ impl Gen {
         self.str("thread.name", "worker");
         self.str("code.function", function);
         self.str("code.namespace", Self::service_name(service));
-        let tenant = *self.rng.pick(&["acme", "globex", "initech", "umbrella"]).unwrap_or(&"acme");
+        let tenant = *self
+            .rng
+            .pick(&["acme", "globex", "initech", "umbrella"])
+            .unwrap_or(&"acme");
         self.str("app.tenant", tenant);
     }
 
@@ -453,9 +460,8 @@ impl Gen {
         let per = u64::from(self.opts.spans_per_trace.max(3));
         self.budget = self.rng.range(per / 2, per + per / 2).max(3) as u32;
         let slot = self.opts.spread_nanos / u64::from(self.opts.traces.max(1));
-        let start = self.opts.start_unix_nanos
-            + slot.saturating_mul(u64::from(index))
-            + self.rng.below(slot.max(1));
+        let start =
+            self.opts.start_unix_nanos + slot.saturating_mul(u64::from(index)) + self.rng.below(slot.max(1));
         let route = *self.rng.pick(&ROUTES).unwrap_or(&"/");
         let gateway = 0usize;
         let root_id = self.new_span_id();
@@ -508,15 +514,24 @@ impl Gen {
     fn http_server_attrs(&mut self, method: &str, route: &str, status: i64, service: usize) {
         self.str("http.request.method", method);
         self.str("http.route", route);
-        self.str("url.path", &route.replace("{id}", "1042").replace("{product_id}", "77"));
+        self.str(
+            "url.path",
+            &route.replace("{id}", "1042").replace("{product_id}", "77"),
+        );
         self.str("url.scheme", "https");
         self.int("http.response.status_code", status);
         self.str("network.protocol.version", "1.1");
-        self.str("server.address", &format!("{}.shop.svc", Self::service_name(service)));
+        self.str(
+            "server.address",
+            &format!("{}.shop.svc", Self::service_name(service)),
+        );
         self.int("server.port", 8080);
         let client = format!("10.42.{}.{}", self.rng.below(8), self.rng.below(250));
         self.str("client.address", &client);
-        self.str("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0");
+        self.str(
+            "user_agent.original",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0",
+        );
         let v = self.rng.range(100, 4000) as i64;
         self.int("http.request.body.size", v);
         let v = self.rng.range(200, 60_000) as i64;
@@ -592,7 +607,10 @@ impl Gen {
         self.int("server.port", 8080);
         self.str("peer.service", name);
         self.int("http.response.status_code", status);
-        self.str("network.peer.address", &format!("10.42.{}.{}", callee % 8, 10 + callee));
+        self.str(
+            "network.peer.address",
+            &format!("10.42.{}.{}", callee % 8, 10 + callee),
+        );
         self.str("network.protocol.name", "http");
         if attempt > 0 {
             self.int("http.request.resend_count", attempt);
@@ -600,7 +618,12 @@ impl Gen {
         self.common(caller.service, "call_downstream");
         if error {
             self.str("error.type", &status.to_string());
-            self.exception_event(client_end.saturating_sub(10_000), "HTTPError", &format!("HTTP {status}"), caller.service);
+            self.exception_event(
+                client_end.saturating_sub(10_000),
+                "HTTPError",
+                &format!("HTTP {status}"),
+                caller.service,
+            );
         }
         self.push(
             Some(caller.span_id),
@@ -613,7 +636,10 @@ impl Gen {
             error.then_some("HTTP error"),
             Range32::EMPTY,
         );
-        Done { end: client_end, error }
+        Done {
+            end: client_end,
+            error,
+        }
     }
 
     /// The work a service does for one request.
@@ -683,7 +709,13 @@ impl Gen {
         let id = self.new_span_id();
         let op = *self
             .rng
-            .pick(&["auth.verify_jwt", "render_template", "validate_request", "classify_intent", "serialize_response"])
+            .pick(&[
+                "auth.verify_jwt",
+                "render_template",
+                "validate_request",
+                "classify_intent",
+                "serialize_response",
+            ])
             .unwrap_or(&"work");
         let slow = self.rng.chance(3);
         let dur = if slow {
@@ -710,7 +742,17 @@ impl Gen {
         if slow {
             self.bool("app.slow", true);
         }
-        self.push(Some(me.span_id), id, me.service, op, SpanKind::Internal, start, start + dur, None, Range32::EMPTY);
+        self.push(
+            Some(me.span_id),
+            id,
+            me.service,
+            op,
+            SpanKind::Internal,
+            start,
+            start + dur,
+            None,
+            Range32::EMPTY,
+        );
         Done {
             end: start + dur,
             error: false,
@@ -725,7 +767,10 @@ impl Gen {
         let statement = if n_plus_one {
             format!("SELECT * FROM {table} WHERE order_id = $1")
         } else {
-            let op = *self.rng.pick(&["SELECT", "SELECT", "UPDATE", "INSERT"]).unwrap_or(&"SELECT");
+            let op = *self
+                .rng
+                .pick(&["SELECT", "SELECT", "UPDATE", "INSERT"])
+                .unwrap_or(&"SELECT");
             match op {
                 "UPDATE" => format!("UPDATE {table} SET status = $1 WHERE id = $2"),
                 "INSERT" => format!("INSERT INTO {table} (id, tenant_id, payload) VALUES ($1, $2, $3)"),
@@ -782,7 +827,12 @@ impl Gen {
             self.common(me.service, "execute");
             if fail {
                 self.str("error.type", "DeadlockDetected");
-                self.exception_event(t + dur - 50_000, "psycopg.errors.DeadlockDetected", "deadlock detected", me.service);
+                self.exception_event(
+                    t + dur - 50_000,
+                    "psycopg.errors.DeadlockDetected",
+                    "deadlock detected",
+                    me.service,
+                );
             }
             self.push(
                 Some(me.span_id),
@@ -816,7 +866,17 @@ impl Gen {
         let v = self.rng.chance(70);
         self.bool("cache.hit", v);
         self.common(me.service, "cache_lookup");
-        self.push(Some(me.span_id), id, me.service, cmd, SpanKind::Client, start, start + dur, None, Range32::EMPTY);
+        self.push(
+            Some(me.span_id),
+            id,
+            me.service,
+            cmd,
+            SpanKind::Client,
+            start,
+            start + dur,
+            None,
+            Range32::EMPTY,
+        );
         Done {
             end: start + dur,
             error: false,
@@ -892,20 +952,50 @@ impl Gen {
         self.double("gen_ai.request.temperature", 0.2);
         self.int("gen_ai.usage.input_tokens", input);
         self.int("gen_ai.usage.output_tokens", output);
-        self.str("gen_ai.response.finish_reasons", if fail { "error" } else { "stop" });
+        self.str(
+            "gen_ai.response.finish_reasons",
+            if fail { "error" } else { "stop" },
+        );
         let v = format!("chatcmpl-{:012x}", self.rng.next() >> 16);
         self.str("gen_ai.response.id", &v);
         self.double("llm.cost.usd", (input * 5 + output * 15) as f64 / 1_000_000.0);
-        self.str("server.address", if system == "openai" { "api.openai.com" } else { "api.anthropic.com" });
+        self.str(
+            "server.address",
+            if system == "openai" {
+                "api.openai.com"
+            } else {
+                "api.anthropic.com"
+            },
+        );
         self.int("server.port", 443);
         self.common(me.service, "complete");
         let first_token = start + dur / 8;
-        self.simple_event(start + 1_000_000, "gen_ai.content.prompt", "gen_ai.prompt.messages", 3);
-        self.simple_event(first_token, "gen_ai.first_token", "gen_ai.first_token.ms", ((first_token - start) / 1_000_000) as i64);
+        self.simple_event(
+            start + 1_000_000,
+            "gen_ai.content.prompt",
+            "gen_ai.prompt.messages",
+            3,
+        );
+        self.simple_event(
+            first_token,
+            "gen_ai.first_token",
+            "gen_ai.first_token.ms",
+            ((first_token - start) / 1_000_000) as i64,
+        );
         if fail {
-            self.exception_event(start + dur - 1_000, "RateLimitError", "rate limit exceeded: 429 Too Many Requests", me.service);
+            self.exception_event(
+                start + dur - 1_000,
+                "RateLimitError",
+                "rate limit exceeded: 429 Too Many Requests",
+                me.service,
+            );
         } else {
-            self.simple_event(start + dur - 1_000, "gen_ai.content.completion", "gen_ai.completion.chars", output * 4);
+            self.simple_event(
+                start + dur - 1_000,
+                "gen_ai.content.completion",
+                "gen_ai.completion.chars",
+                output * 4,
+            );
         }
         self.push(
             Some(me.span_id),
@@ -928,7 +1018,10 @@ impl Gen {
     fn publish(&mut self, me: Parent, start: u64) -> Done {
         let producer_id = self.new_span_id();
         let dur = self.rng.range(200_000, 3_000_000);
-        let topic = *self.rng.pick(&["orders", "notifications", "audit", "emails"]).unwrap_or(&"orders");
+        let topic = *self
+            .rng
+            .pick(&["orders", "notifications", "audit", "emails"])
+            .unwrap_or(&"orders");
         let message_id = format!("m-{:08}", self.rng.below(100_000_000));
         let worker = SERVICES
             .iter()
@@ -937,7 +1030,12 @@ impl Gen {
             .filter(|(_, s)| s.1 == Role::Worker)
             .map(|(i, _)| i)
             .nth(self.rng.below(3) as usize)
-            .or_else(|| SERVICES.iter().take(self.services).position(|s| s.1 == Role::Worker));
+            .or_else(|| {
+                SERVICES
+                    .iter()
+                    .take(self.services)
+                    .position(|s| s.1 == Role::Worker)
+            });
         let end = start + dur;
         if let Some(worker) = worker {
             if self.budget > 2 {
@@ -952,7 +1050,10 @@ impl Gen {
                 self.str("messaging.system", "kafka");
                 self.str("messaging.operation.type", "process");
                 self.str("messaging.destination.name", topic);
-                self.str("messaging.consumer.group.name", &format!("{}-group", Self::service_name(worker)));
+                self.str(
+                    "messaging.consumer.group.name",
+                    &format!("{}-group", Self::service_name(worker)),
+                );
                 self.str("messaging.message.id", &message_id);
                 let v = self.rng.below(1_000_000) as i64;
                 self.int("messaging.kafka.offset", v);
@@ -985,7 +1086,17 @@ impl Gen {
         self.str("peer.service", "kafka");
         self.str("messaging.client.id", Self::service_name(me.service));
         self.common(me.service, "publish");
-        self.push(Some(me.span_id), producer_id, me.service, &format!("publish {topic}"), SpanKind::Producer, start, end, None, Range32::EMPTY);
+        self.push(
+            Some(me.span_id),
+            producer_id,
+            me.service,
+            &format!("publish {topic}"),
+            SpanKind::Producer,
+            start,
+            end,
+            None,
+            Range32::EMPTY,
+        );
         Done { end, error: false }
     }
 }
@@ -1009,7 +1120,10 @@ mod tests {
         assert_eq!(set.traces().len(), 50);
         let n = set.span_count();
         assert!((1000..=3000).contains(&n), "{n}");
-        let other = generate_otlp_json(&SynthOptions { seed: 7, ..opts.clone() });
+        let other = generate_otlp_json(&SynthOptions {
+            seed: 7,
+            ..opts.clone()
+        });
         assert_ne!(a, other);
         // Reads back to the same number of spans with no diagnostics.
         let back = read(a.as_bytes(), Some(Format::OtlpJson)).unwrap();
@@ -1037,8 +1151,14 @@ mod tests {
             min_attrs = min_attrs.min(n);
             max_attrs = max_attrs.max(n);
             errors += usize::from(s.is_error());
-            exceptions += set.events(s).iter().filter(|e| a.str(e.name) == "exception").count();
-            llm += usize::from(set.name(s).starts_with("chat ") && set.span_attr(s, "gen_ai.usage.input_tokens").is_some());
+            exceptions += set
+                .events(s)
+                .iter()
+                .filter(|e| a.str(e.name) == "exception")
+                .count();
+            llm += usize::from(
+                set.name(s).starts_with("chat ") && set.span_attr(s, "gen_ai.usage.input_tokens").is_some(),
+            );
             qdrant += usize::from(set.span_attr_text(s, "db.system").as_deref() == Some("qdrant"));
             consumers += usize::from(s.kind == SpanKind::Consumer && !set.links(s).is_empty());
             peer += usize::from(s.kind == SpanKind::Client && set.span_attr(s, "peer.service").is_some());
@@ -1048,7 +1168,11 @@ mod tests {
         for (i, _) in set.spans().iter().enumerate() {
             let mut counts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
             for c in set.children(i as u32) {
-                if let Some(st) = set.spans().get(c as usize).and_then(|c| set.span_attr_text(c, "db.statement")) {
+                if let Some(st) = set
+                    .spans()
+                    .get(c as usize)
+                    .and_then(|c| set.span_attr_text(c, "db.statement"))
+                {
                     *counts.entry(st).or_default() += 1;
                 }
             }
@@ -1061,6 +1185,9 @@ mod tests {
         assert!(errors > 0 && exceptions > 0 && llm > 0 && qdrant > 0 && consumers > 0 && peer > 0);
         assert!(n_plus_one > 0);
         // Every span is in a tree: exactly one root per trace.
-        assert!(set.traces().iter().all(|t| t.root_count == 1 && t.orphan_count == 0));
+        assert!(set
+            .traces()
+            .iter()
+            .all(|t| t.root_count == 1 && t.orphan_count == 0));
     }
 }

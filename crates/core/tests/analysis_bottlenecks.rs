@@ -4,7 +4,9 @@
 #[path = "analysis_support.rs"]
 mod support;
 
-use spanlens_core::analysis::{analyze_set, impact, Bottleneck, RecommendationKind as K, Rules, SetAnalysis, Severity};
+use spanlens_core::analysis::{
+    analyze_set, impact, Bottleneck, RecommendationKind as K, Rules, SetAnalysis, Severity,
+};
 use spanlens_core::model::SpanKind::*;
 use support::Table;
 
@@ -50,10 +52,15 @@ fn fixture() -> SetAnalysis {
         t.trace(tr);
         t.span(1, None, "pay", "GET /pay", Server, 0, 400).error();
         t.span(2, Some(1), "pay", "POST charge", Client, 0, 100).error();
-        t.span(3, Some(2), "bank", "bank charge", Server, 10, 90).error_msg("card declined");
-        t.span(4, Some(1), "pay", "POST charge", Client, 100, 200).error().int("http.resend_count", 1);
-        t.span(5, Some(4), "bank", "bank charge", Server, 110, 190).error_msg("card declined");
-        t.span(6, Some(1), "pay", "POST charge", Client, 200, 300).int("http.resend_count", 2);
+        t.span(3, Some(2), "bank", "bank charge", Server, 10, 90)
+            .error_msg("card declined");
+        t.span(4, Some(1), "pay", "POST charge", Client, 100, 200)
+            .error()
+            .int("http.resend_count", 1);
+        t.span(5, Some(4), "bank", "bank charge", Server, 110, 190)
+            .error_msg("card declined");
+        t.span(6, Some(1), "pay", "POST charge", Client, 200, 300)
+            .int("http.resend_count", 2);
         t.span(7, Some(6), "bank", "bank charge", Server, 210, 290);
     }
     let set = t.finish();
@@ -67,16 +74,20 @@ fn find<'a>(a: &'a SetAnalysis, op: &str) -> &'a Bottleneck {
 #[test]
 fn bottlenecks_sorted_by_impact_with_severity() {
     let a = fixture();
-    let order: Vec<(&str, Severity)> = a.bottlenecks.iter().map(|b| (b.operation.as_str(), b.severity)).collect();
+    let order: Vec<(&str, Severity)> = a
+        .bottlenecks
+        .iter()
+        .map(|b| (b.operation.as_str(), b.severity))
+        .collect();
     assert_eq!(
         order,
         vec![
-            ("GET /pay", Severity::Alert),         // 2 × 3/9 × 11 = 7.33
-            ("POST /ask", Severity::Critical),     // 60 × 1/9 = 6.67
-            ("GET /orders", Severity::Alert),      // 7.5 × 1/9 = 0.83
-            ("chat gpt-4o", Severity::Critical),   // 5.9 × 1/9 = 0.66
-            ("POST /checkout", Severity::Alert),   // 4.5 × 1/9 = 0.5
-            ("call inventory", Severity::Alert),   // 1.5 × 1/9 (Internal, API table)
+            ("GET /pay", Severity::Alert),       // 2 × 3/9 × 11 = 7.33
+            ("POST /ask", Severity::Critical),   // 60 × 1/9 = 6.67
+            ("GET /orders", Severity::Alert),    // 7.5 × 1/9 = 0.83
+            ("chat gpt-4o", Severity::Critical), // 5.9 × 1/9 = 0.66
+            ("POST /checkout", Severity::Alert), // 4.5 × 1/9 = 0.5
+            ("call inventory", Severity::Alert), // 1.5 × 1/9 (Internal, API table)
             ("call pricing", Severity::Alert),
             ("call tax", Severity::Alert),
         ]
@@ -90,7 +101,10 @@ fn bottlenecks_sorted_by_impact_with_severity() {
     assert!((orders.impact - 7.5 / 9.0).abs() < 1e-9);
     assert_eq!(find(&a, "chat gpt-4o").category, "AI");
     assert!(a.operations.iter().any(|o| o.name == "GET /pay" && o.bottleneck));
-    assert!(a.operations.iter().any(|o| o.name == "bank charge" && !o.bottleneck));
+    assert!(a
+        .operations
+        .iter()
+        .any(|o| o.name == "bank charge" && !o.bottleneck));
 }
 
 #[test]
@@ -108,7 +122,10 @@ fn recommendations_carry_figures_and_examples() {
     let n1 = &orders.recommendations[0];
     assert!(n1.message.contains("up to 6 times"), "{}", n1.message);
     assert_eq!(n1.related_operation.as_deref(), Some("SELECT order_item"));
-    assert_eq!(n1.example_trace_ids, vec![format!("{:032x}", u128::from_be_bytes([1; 16]))]);
+    assert_eq!(
+        n1.example_trace_ids,
+        vec![format!("{:032x}", u128::from_be_bytes([1; 16]))]
+    );
     assert_eq!(n1.example_span_ids.len(), 1);
     let own = &orders.recommendations[1];
     assert!(own.message.contains("96%"), "{}", own.message);
@@ -118,16 +135,27 @@ fn recommendations_carry_figures_and_examples() {
     assert!(seq.message.contains("600.0 ms"), "{}", seq.message);
 
     let ai = &find(&a, "chat gpt-4o").recommendations[0];
-    assert!(ai.message.contains("1200 input and 800 output tokens"), "{}", ai.message);
+    assert!(
+        ai.message.contains("1200 input and 800 output tokens"),
+        "{}",
+        ai.message
+    );
     assert!(ai.message.contains("11.80 s"), "{}", ai.message);
 
     let pay = find(&a, "GET /pay");
     let retry = &pay.recommendations[0];
-    assert_eq!((retry.operation.as_str(), retry.related_operation.as_deref()), ("POST charge", Some("GET /pay")));
+    assert_eq!(
+        (retry.operation.as_str(), retry.related_operation.as_deref()),
+        ("POST charge", Some("GET /pay"))
+    );
     assert!(retry.message.contains("up to 3 times"), "{}", retry.message);
     assert!(retry.message.contains("3 such calls"), "{}", retry.message);
     let storm = &pay.recommendations[1];
-    assert!(storm.message.contains("3 of 3 calls failed (100%)"), "{}", storm.message);
+    assert!(
+        storm.message.contains("3 of 3 calls failed (100%)"),
+        "{}",
+        storm.message
+    );
     assert_eq!(storm.related_operation.as_deref(), Some("bank charge"));
     assert!(storm.message.contains("look at the failing dependency first"));
 
@@ -140,6 +168,10 @@ fn recommendations_carry_figures_and_examples() {
         .collect();
     assert_eq!(
         storms,
-        vec![("bank charge", None), ("GET /pay", Some("bank charge")), ("POST charge", Some("bank charge"))]
+        vec![
+            ("bank charge", None),
+            ("GET /pay", Some("bank charge")),
+            ("POST charge", Some("bank charge"))
+        ]
     );
 }

@@ -36,17 +36,34 @@ fn boundaries(bounds: [u64; 4]) -> Vec<(u64, Grade)> {
 fn builtin_tables_match_the_design() {
     let rules = Rules::builtin();
     for (name, table, _) in TABLES {
-        let cat = rules.categories.iter().chain([&rules.fallback]).find(|c| c.name == name).unwrap();
+        let cat = rules
+            .categories
+            .iter()
+            .chain([&rules.fallback])
+            .find(|c| c.name == name)
+            .unwrap();
         assert_eq!(cat.thresholds, table, "{name}");
     }
     let t = Thresholds::MEMORY;
-    assert_eq!((t.target_nanos, t.alert_nanos, t.critical_nanos), (50 * MS, 50 * MS, 100 * MS));
+    assert_eq!(
+        (t.target_nanos, t.alert_nanos, t.critical_nanos),
+        (50 * MS, 50 * MS, 100 * MS)
+    );
     let t = Thresholds::DATABASE;
-    assert_eq!((t.target_nanos, t.alert_nanos, t.critical_nanos), (100 * MS, 200 * MS, 500 * MS));
+    assert_eq!(
+        (t.target_nanos, t.alert_nanos, t.critical_nanos),
+        (100 * MS, 200 * MS, 500 * MS)
+    );
     let t = Thresholds::AI;
-    assert_eq!((t.target_nanos, t.alert_nanos, t.critical_nanos), (2_000 * MS, 5_000 * MS, 10_000 * MS));
+    assert_eq!(
+        (t.target_nanos, t.alert_nanos, t.critical_nanos),
+        (2_000 * MS, 5_000 * MS, 10_000 * MS)
+    );
     let t = Thresholds::API;
-    assert_eq!((t.target_nanos, t.alert_nanos, t.critical_nanos), (200 * MS, 1_000 * MS, 2_000 * MS));
+    assert_eq!(
+        (t.target_nanos, t.alert_nanos, t.critical_nanos),
+        (200 * MS, 1_000 * MS, 2_000 * MS)
+    );
 }
 
 #[test]
@@ -68,7 +85,8 @@ fn span_of(t: &mut Table, id: u16, category: &str, start: u64, dur: u64) {
         "API" => (Server, "x", "y"),
         _ => (Internal, "x", "y"),
     };
-    t.span_ns(id, Some(60_000), "svc", &name, kind, start, start + dur).attr(key, value);
+    t.span_ns(id, Some(60_000), "svc", &name, kind, start, start + dur)
+        .attr(key, value);
 }
 
 #[test]
@@ -107,16 +125,28 @@ fn request_classes_use_a_and_c_bounds() {
     assert_eq!(ai.class(2_000 * MS), RequestClass::Medium);
     assert_eq!(ai.class(10_000 * MS), RequestClass::Slow);
     let db = Thresholds::DATABASE;
-    assert_eq!((db.class(100 * MS - 1), db.class(100 * MS), db.class(500 * MS)), (RequestClass::Fast, RequestClass::Medium, RequestClass::Slow));
+    assert_eq!(
+        (db.class(100 * MS - 1), db.class(100 * MS), db.class(500 * MS)),
+        (RequestClass::Fast, RequestClass::Medium, RequestClass::Slow)
+    );
     let mem = Thresholds::MEMORY;
-    assert_eq!((mem.class(50 * MS - 1), mem.class(50 * MS), mem.class(200 * MS)), (RequestClass::Fast, RequestClass::Medium, RequestClass::Slow));
+    assert_eq!(
+        (mem.class(50 * MS - 1), mem.class(50 * MS), mem.class(200 * MS)),
+        (RequestClass::Fast, RequestClass::Medium, RequestClass::Slow)
+    );
     let rules = Rules::builtin();
     assert_eq!(rules.class_label(0, RequestClass::Medium), "Normal"); // AI
     assert_eq!(rules.class_label(3, RequestClass::Medium), "Medium"); // API
 }
 
 /// (span id, name, kind, attribute, expected category)
-type CategoryRow = (u16, &'static str, SpanKind, Option<(&'static str, &'static str)>, &'static str);
+type CategoryRow = (
+    u16,
+    &'static str,
+    SpanKind,
+    Option<(&'static str, &'static str)>,
+    &'static str,
+);
 
 #[test]
 fn categories_first_match_wins() {
@@ -133,10 +163,28 @@ fn categories_first_match_wins() {
         (8, "search", Client, Some(("db.system", "qdrant")), "Memory"),
         (9, "memory.recall", Internal, None, "Memory"),
         (10, "upsert", Internal, Some(("vector_store.name", "x")), "Memory"),
-        (11, "SELECT", Client, Some(("db.statement", "select 1")), "Database"),
-        (12, "find", Client, Some(("db.operation.name", "find")), "Database"),
+        (
+            11,
+            "SELECT",
+            Client,
+            Some(("db.statement", "select 1")),
+            "Database",
+        ),
+        (
+            12,
+            "find",
+            Client,
+            Some(("db.operation.name", "find")),
+            "Database",
+        ),
         (13, "fetch", Client, Some(("http.request.method", "GET")), "API"),
-        (14, "embeddings text-embedding-3", Client, Some(("db.system", "postgresql")), "AI"),
+        (
+            14,
+            "embeddings text-embedding-3",
+            Client,
+            Some(("db.system", "postgresql")),
+            "AI",
+        ),
         (15, "tick", Internal, None, "Internal"),
     ];
     for (id, name, kind, attr, _) in rows {
@@ -148,10 +196,18 @@ fn categories_first_match_wins() {
     // A root internal span is API; an operation takes the best category of any of its spans.
     t.trace(2);
     t.span(1, None, "svc", "cron", Internal, 0, 10);
-    t.span(2, Some(1), "svc", "tick", Internal, 1, 2).attr("llm.model", "x");
+    t.span(2, Some(1), "svc", "tick", Internal, 1, 2)
+        .attr("llm.model", "x");
     let set = t.finish();
     let a = analyze_set(&set, &Rules::builtin());
-    let cat = |name: &str| a.operations.iter().find(|o| o.name == name).unwrap().category.clone();
+    let cat = |name: &str| {
+        a.operations
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap()
+            .category
+            .clone()
+    };
     for (_, name, _, _, expected) in rows {
         let expected = if name == "tick" { "AI" } else { expected };
         assert_eq!(cat(name), expected, "{name}");

@@ -69,14 +69,24 @@ fn custom_rules_drive_the_analysis() {
     let mut t = Table::new();
     t.span(1, None, "api", "GET /", Server, 0, 100);
     t.span(2, Some(1), "api", "redis GET", Client, 1, 8); // Cache: 7 ms → B
-    t.span(3, Some(1), "api", "SELECT", Client, 10, 70).attr("db.system", "mysql"); // 60 ms ≥ 50 → B
+    t.span(3, Some(1), "api", "SELECT", Client, 10, 70)
+        .attr("db.system", "mysql"); // 60 ms ≥ 50 → B
     t.span(4, Some(1), "api", "compute", Internal, 70, 80); // Background (AI table) → A
     let set = t.finish();
     let a = analyze_set(&set, &rules);
     let op = |n: &str| a.operations.iter().find(|o| o.name == n).unwrap().clone();
-    assert_eq!((op("redis GET").category.as_str(), op("redis GET").grade), ("Cache", Grade::B));
-    assert_eq!((op("SELECT").category.as_str(), op("SELECT").grade), ("Database", Grade::B));
-    assert_eq!((op("compute").category.as_str(), op("compute").grade), ("Background", Grade::A));
+    assert_eq!(
+        (op("redis GET").category.as_str(), op("redis GET").grade),
+        ("Cache", Grade::B)
+    );
+    assert_eq!(
+        (op("SELECT").category.as_str(), op("SELECT").grade),
+        ("Database", Grade::B)
+    );
+    assert_eq!(
+        (op("compute").category.as_str(), op("compute").grade),
+        ("Background", Grade::A)
+    );
 }
 
 #[test]
@@ -99,14 +109,22 @@ root = true
 
 fn syntax(e: RulesError) -> (usize, usize, String) {
     match e {
-        RulesError::Syntax { line, column, message } => (line, column, message),
+        RulesError::Syntax {
+            line,
+            column,
+            message,
+        } => (line, column, message),
         other => panic!("expected a syntax error, got {other:?}"),
     }
 }
 
 fn invalid(e: RulesError) -> (usize, String, String) {
     match e {
-        RulesError::Invalid { line, category, message } => (line, category, message),
+        RulesError::Invalid {
+            line,
+            category,
+            message,
+        } => (line, category, message),
         other => panic!("expected an invalid-rule error, got {other:?}"),
     }
 }
@@ -114,26 +132,37 @@ fn invalid(e: RulesError) -> (usize, String, String) {
 #[test]
 fn toml_errors_name_the_line() {
     // Broken syntax on line 3.
-    let (line, _, _) = syntax(Rules::from_toml_str("[[category]]\nname = \"X\"\nthresholds = {\n").unwrap_err());
+    let (line, _, _) =
+        syntax(Rules::from_toml_str("[[category]]\nname = \"X\"\nthresholds = {\n").unwrap_err());
     assert_eq!(line, 3);
     // A duration without a unit on line 4.
     let (line, _, msg) = syntax(
-        Rules::from_toml_str("[[category]]\nname = \"Database\"\n[category.thresholds]\na = 50\n").unwrap_err(),
+        Rules::from_toml_str("[[category]]\nname = \"Database\"\n[category.thresholds]\na = 50\n")
+            .unwrap_err(),
     );
     assert_eq!(line, 4);
     assert!(msg.contains("unit"), "{msg}");
     // A bad unit.
     let (line, _, msg) = syntax(
-        Rules::from_toml_str("[[category]]\nname = \"Database\"\n[category.thresholds]\n\na = \"5 parsecs\"\n").unwrap_err(),
+        Rules::from_toml_str(
+            "[[category]]\nname = \"Database\"\n[category.thresholds]\n\na = \"5 parsecs\"\n",
+        )
+        .unwrap_err(),
     );
     assert_eq!(line, 5);
     assert!(msg.contains("parsecs"), "{msg}");
     // An unknown field.
-    let (line, _, msg) = syntax(Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\nattribute = \"a\"\n").unwrap_err());
+    let (line, _, msg) = syntax(
+        Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\nattribute = \"a\"\n")
+            .unwrap_err(),
+    );
     assert_eq!(line, 4);
     assert!(msg.contains("attribute"), "{msg}");
     // An unknown kind.
-    let (line, _, msg) = syntax(Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\nkind = \"sideways\"\n").unwrap_err());
+    let (line, _, msg) = syntax(
+        Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\nkind = \"sideways\"\n")
+            .unwrap_err(),
+    );
     assert_eq!(line, 4);
     assert!(msg.contains("sideways"), "{msg}");
 }
@@ -146,20 +175,25 @@ fn semantic_errors_name_the_category_and_line() {
     );
     assert_eq!((line, cat.as_str()), (3, "Slow"));
     assert!(msg.contains("a <= b"), "{msg}");
-    let (line, cat, msg) = invalid(Rules::from_toml_str("[[category]]\nname = \"X\"\ngrade_as = \"Nope\"\n").unwrap_err());
+    let (line, cat, msg) =
+        invalid(Rules::from_toml_str("[[category]]\nname = \"X\"\ngrade_as = \"Nope\"\n").unwrap_err());
     assert_eq!((line, cat.as_str()), (2, "X"));
     assert!(msg.contains("Nope"), "{msg}");
-    let (_, _, msg) = invalid(Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\n").unwrap_err());
+    let (_, _, msg) =
+        invalid(Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\n").unwrap_err());
     assert!(msg.contains("no condition"), "{msg}");
     let (_, _, msg) = invalid(Rules::from_toml_str("[[category]]\nname = \"New\"\n").unwrap_err());
     assert!(msg.contains("at least one"), "{msg}");
-    let (_, _, msg) = invalid(Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\nequals = \"a\"\n").unwrap_err());
+    let (_, _, msg) = invalid(
+        Rules::from_toml_str("[[category]]\nname = \"X\"\n[[category.match]]\nequals = \"a\"\n").unwrap_err(),
+    );
     assert!(msg.contains("equals"), "{msg}");
 }
 
 #[test]
 fn json_errors_name_the_line() {
-    let (line, column, _) = syntax(Rules::from_json_str("{\n  \"category\": [\n    { \"name\": \"X\", }\n  ]\n}").unwrap_err());
+    let (line, column, _) =
+        syntax(Rules::from_json_str("{\n  \"category\": [\n    { \"name\": \"X\", }\n  ]\n}").unwrap_err());
     assert_eq!(line, 3);
     assert!(column > 0);
     let (line, _, msg) = syntax(

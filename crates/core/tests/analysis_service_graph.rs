@@ -27,10 +27,13 @@ fn fixture() -> TraceSet {
         .int("network.peer.port", 5432);
     t.span(7, Some(1), "front", "publish", Producer, 120, 125);
     t.span(8, Some(7), "billing", "consume", Consumer, 130, 180); // messaging_system
-    t.span(9, Some(1), "front", "charge", Client, 150, 190).attr("peer.service", "payments-ext"); // virtual server
+    t.span(9, Some(1), "front", "charge", Client, 150, 190)
+        .attr("peer.service", "payments-ext"); // virtual server
     t.span(10, Some(1), "front", "mystery", Client, 190, 195); // unpaired
     t.trace(2);
-    t.span(1, None, "front", "GET /", Server, 0, 300).attr("peer.service", "mobile-app").error(); // named virtual client
+    t.span(1, None, "front", "GET /", Server, 0, 300)
+        .attr("peer.service", "mobile-app")
+        .error(); // named virtual client
     t.span(2, Some(1), "front", "GET /users", Client, 10, 250);
     t.span(3, Some(2), "back", "/users", Server, 20, 240).error(); // server-side error fails the edge
     t.trace(3);
@@ -41,7 +44,10 @@ fn fixture() -> TraceSet {
 }
 
 fn edge<'a>(g: &'a ServiceGraph, client: &str, server: &str) -> &'a GraphEdge {
-    g.edges.iter().find(|e| e.client == client && e.server == server).unwrap()
+    g.edges
+        .iter()
+        .find(|e| e.client == client && e.server == server)
+        .unwrap()
 }
 
 #[test]
@@ -51,7 +57,15 @@ fn edges_follow_tempo_rules() {
     let keys: Vec<(&str, &str, ConnectionType, u64, u64)> = g
         .edges
         .iter()
-        .map(|e| (e.client.as_str(), e.server.as_str(), e.connection_type, e.requests, e.failed))
+        .map(|e| {
+            (
+                e.client.as_str(),
+                e.server.as_str(),
+                e.connection_type,
+                e.requests,
+                e.failed,
+            )
+        })
         .collect();
     use ConnectionType::*;
     assert_eq!(
@@ -81,10 +95,17 @@ fn edge_latencies_are_exact_with_tempo_buckets() {
     // Client durations 100, 240, 50 ms; server durations 80, 220, 40 ms (nearest rank).
     assert_eq!(e.client_latency.count, 3);
     assert_eq!(
-        (e.client_latency.p50_nanos, e.client_latency.p90_nanos, e.client_latency.max_nanos),
+        (
+            e.client_latency.p50_nanos,
+            e.client_latency.p90_nanos,
+            e.client_latency.max_nanos
+        ),
         (100 * MS, 240 * MS, 240 * MS)
     );
-    assert_eq!((e.server_latency.p50_nanos, e.server_latency.p99_nanos), (80 * MS, 220 * MS));
+    assert_eq!(
+        (e.server_latency.p50_nanos, e.server_latency.p99_nanos),
+        (80 * MS, 220 * MS)
+    );
     // 50 and 100 ms fall in le=0.1 (inclusive), 240 ms in le=0.4.
     assert_eq!(e.client_histogram, vec![2, 0, 1, 0, 0, 0, 0, 0, 0]);
     assert_eq!(g.bucket_bounds_nanos.len(), 8);
@@ -94,19 +115,32 @@ fn edge_latencies_are_exact_with_tempo_buckets() {
     assert_eq!((db.client_latency.count, db.server_latency.count), (1, 0));
     assert_eq!(db.client_latency.p95_nanos, 20 * MS);
     let virt = edge(&g, "front", "payments-ext");
-    assert_eq!((virt.client_latency.p50_nanos, virt.server_latency.count), (40 * MS, 0));
+    assert_eq!(
+        (virt.client_latency.p50_nanos, virt.server_latency.count),
+        (40 * MS, 0)
+    );
     // The user edge only has the server side.
     let user = edge(&g, "user", "front");
-    assert_eq!((user.client_latency.count, user.server_latency.p50_nanos), (0, 200 * MS));
+    assert_eq!(
+        (user.client_latency.count, user.server_latency.p50_nanos),
+        (0, 200 * MS)
+    );
     let mq = edge(&g, "front", "billing");
-    assert_eq!((mq.client_latency.p50_nanos, mq.server_latency.p50_nanos), (5 * MS, 50 * MS));
+    assert_eq!(
+        (mq.client_latency.p50_nanos, mq.server_latency.p50_nanos),
+        (5 * MS, 50 * MS)
+    );
 }
 
 #[test]
 fn nodes_have_span_counts_and_server_red() {
     let set = fixture();
     let g = analyze_set(&set, &Rules::builtin()).service_graph;
-    let names: Vec<(&str, bool)> = g.nodes.iter().map(|n| (n.name.as_str(), n.virtual_node)).collect();
+    let names: Vec<(&str, bool)> = g
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.virtual_node))
+        .collect();
     assert_eq!(
         names,
         vec![
@@ -126,7 +160,10 @@ fn nodes_have_span_counts_and_server_red() {
     assert_eq!((front.server.calls, front.server.errors), (2, 1));
     assert_eq!(front.server.latency.max_nanos, 300 * MS);
     let back = g.nodes.iter().find(|n| n.name == "back").unwrap();
-    assert_eq!((back.spans, back.errors, back.server.calls, back.server.errors), (7, 1, 4, 1));
+    assert_eq!(
+        (back.spans, back.errors, back.server.calls, back.server.errors),
+        (7, 1, 4, 1)
+    );
     // Four server calls over the set's 300 ms range.
     assert!((back.server.rate_per_sec - 4.0 / 0.3).abs() < 1e-9);
     assert!((back.server.error_rate - 0.25).abs() < 1e-12);
@@ -135,12 +172,17 @@ fn nodes_have_span_counts_and_server_red() {
 #[test]
 fn database_client_with_server_child_stays_a_database_edge() {
     let mut t = Table::new();
-    t.span(1, None, "api", "query", Client, 0, 10).attr("db.name", "orders").attr("peer.service", "pgbouncer");
+    t.span(1, None, "api", "query", Client, 0, 10)
+        .attr("db.name", "orders")
+        .attr("peer.service", "pgbouncer");
     t.span(2, Some(1), "pgbouncer", "serve", Server, 1, 9);
     let set = t.finish();
     let g = analyze_set(&set, &Rules::builtin()).service_graph;
     assert_eq!(g.edges.len(), 1);
-    assert_eq!((g.edges[0].server.as_str(), g.edges[0].connection_type), ("pgbouncer", ConnectionType::Database));
+    assert_eq!(
+        (g.edges[0].server.as_str(), g.edges[0].connection_type),
+        ("pgbouncer", ConnectionType::Database)
+    );
     assert_eq!(g.unpaired_spans, 1);
 }
 
@@ -152,4 +194,27 @@ fn missing_service_name_is_unknown_service() {
     let g = analyze_set(&set, &Rules::builtin()).service_graph;
     assert_eq!(g.edges[0].server, "unknown_service");
     assert_eq!(g.edges[0].client, "user");
+}
+
+#[test]
+fn zipkin_shared_span_halves_pair() {
+    let mut t = Table::new();
+    t.span(1, None, "web", "GET /", Server, 0, 100);
+    t.span(2, Some(1), "web", "get /api", Client, 10, 90);
+    // The server half reuses the client's span id (Zipkin `shared: true`).
+    t.span(2, Some(1), "api", "get /api", Server, 20, 80)
+        .shared()
+        .error();
+    let set = t.finish();
+    let g = analyze_set(&set, &Rules::builtin()).service_graph;
+    let e = edge(&g, "web", "api");
+    assert_eq!(
+        (e.connection_type, e.requests, e.failed),
+        (ConnectionType::None, 1, 1)
+    );
+    assert_eq!(
+        (e.client_latency.p50_nanos, e.server_latency.p50_nanos),
+        (80 * MS, 60 * MS)
+    );
+    assert_eq!(g.unpaired_spans, 0);
 }

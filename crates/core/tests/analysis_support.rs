@@ -25,7 +25,8 @@ pub struct Row {
 impl Row {
     /// A string attribute.
     pub fn attr(&mut self, key: &str, value: &str) -> &mut Self {
-        self.attrs.push((key.to_string(), OwnedValue::Str(value.to_string())));
+        self.attrs
+            .push((key.to_string(), OwnedValue::Str(value.to_string())));
         self
     }
     /// An integer attribute.
@@ -36,6 +37,11 @@ impl Row {
     /// A boolean attribute.
     pub fn flag(&mut self, key: &str, value: bool) -> &mut Self {
         self.attrs.push((key.to_string(), OwnedValue::Bool(value)));
+        self
+    }
+    /// Zipkin: the server half of a client/server pair sharing one span id.
+    pub fn shared(&mut self) -> &mut Self {
+        self.span.shared = true;
         self
     }
     /// Status ERROR.
@@ -58,7 +64,10 @@ impl Row {
             vec![
                 ("exception.type".to_string(), OwnedValue::Str(ty.to_string())),
                 ("exception.message".to_string(), OwnedValue::Str(msg.to_string())),
-                ("exception.stacktrace".to_string(), OwnedValue::Str(format!("at {ty}"))),
+                (
+                    "exception.stacktrace".to_string(),
+                    OwnedValue::Str(format!("at {ty}")),
+                ),
             ],
         ));
         self
@@ -79,7 +88,10 @@ pub fn span_id(trace: u8, id: u16) -> SpanId {
 
 impl Table {
     pub fn new() -> Self {
-        Table { trace: 1, rows: Vec::new() }
+        Table {
+            trace: 1,
+            rows: Vec::new(),
+        }
     }
 
     /// Following spans belong to trace `t`.
@@ -90,13 +102,31 @@ impl Table {
 
     /// A span with times in milliseconds.
     #[allow(clippy::too_many_arguments)]
-    pub fn span(&mut self, id: u16, parent: Option<u16>, service: &str, name: &str, kind: SpanKind, start_ms: u64, end_ms: u64) -> &mut Row {
+    pub fn span(
+        &mut self,
+        id: u16,
+        parent: Option<u16>,
+        service: &str,
+        name: &str,
+        kind: SpanKind,
+        start_ms: u64,
+        end_ms: u64,
+    ) -> &mut Row {
         self.span_ns(id, parent, service, name, kind, start_ms * MS, end_ms * MS)
     }
 
     /// A span with times in nanoseconds.
     #[allow(clippy::too_many_arguments)]
-    pub fn span_ns(&mut self, id: u16, parent: Option<u16>, service: &str, name: &str, kind: SpanKind, start: u64, end: u64) -> &mut Row {
+    pub fn span_ns(
+        &mut self,
+        id: u16,
+        parent: Option<u16>,
+        service: &str,
+        name: &str,
+        kind: SpanKind,
+        start: u64,
+        end: u64,
+    ) -> &mut Row {
         let t = self.trace;
         self.rows.push(Row {
             span: Span {
@@ -122,8 +152,15 @@ impl Table {
         let mut resources: HashMap<String, u32> = HashMap::new();
         for row in self.rows.drain(..) {
             let resource = *resources.entry(row.service.clone()).or_insert_with(|| {
-                let service_name = if row.service.is_empty() { Default::default() } else { b.arena.intern(&row.service) };
-                b.arena.push_resource(Resource { service_name, ..Default::default() })
+                let service_name = if row.service.is_empty() {
+                    Default::default()
+                } else {
+                    b.arena.intern(&row.service)
+                };
+                b.arena.push_resource(Resource {
+                    service_name,
+                    ..Default::default()
+                })
             });
             let mut span = row.span;
             span.resource = resource;
@@ -149,13 +186,15 @@ impl Table {
 
 /// Set-wide index of span `id` of trace `t`.
 pub fn idx(set: &TraceSet, t: u8, id: u16) -> u32 {
-    set.find_span(TraceId([t; 16]), span_id(t, id)).expect("span in set")
+    set.find_span(TraceId([t; 16]), span_id(t, id))
+        .expect("span in set")
 }
 
 #[test]
 fn builder_works() {
     let mut t = Table::new();
-    t.span(1, None, "a", "root", SpanKind::Server, 0, 10).attr("http.method", "GET");
+    t.span(1, None, "a", "root", SpanKind::Server, 0, 10)
+        .attr("http.method", "GET");
     let set = t.finish();
     assert_eq!(set.span_count(), 1);
     assert_eq!(idx(&set, 1, 1), 0);

@@ -9,9 +9,10 @@
 //!   says `None`) counts as the one service `unknown_service`, and Zipkin's literal `"unknown"`
 //!   is a service of its own (so zipkin-yelp has 6 and zipkin-netflix 4, as SOURCES says).
 //! - "roots" (spans without any parent reference) = our `root_count - orphan_count`, and
-//!   "missing parent" = our `orphan_count`. These agree for every fixture: Zipkin server halves
-//!   carry the same parentId as their client half, and a Jaeger FOLLOWS_FROM-only reference is a
-//!   parent in both views.
+//!   "missing parent" = our `orphan_count`. Zipkin server halves carry the same parentId as their
+//!   client half, and a Jaeger FOLLOWS_FROM-only reference is a parent in both views, so these
+//!   agree everywhere but one file, where a parent id names a span of another trace (see the
+//!   table: a parent has to be in the same trace here).
 
 use spanlens_core::formats::{self, Format};
 use spanlens_core::model::{owned_to_json, Span, TraceSet, TraceSetBuilder};

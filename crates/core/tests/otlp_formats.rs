@@ -1,6 +1,7 @@
 //! Cross-fixture tests of the OTLP readers and writers: every OTLP and Tempo fixture reads, and
 //! survives read → write (spec OTLP JSON, Tempo v1/v2 JSON, OTLP protobuf) → read unchanged;
 //! Tempo's recorded responses read to the same model as the spans the client sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use spanlens_core::formats::writers::{
     to_otlp_json, to_otlp_proto, to_tempo_v1_json, to_tempo_v2_json, TempoV2Meta,
@@ -51,7 +52,14 @@ fn canon_with(set: &TraceSet, keep_flags: bool, sort_attrs: bool) -> Vec<(String
                 let mut events: Vec<_> = set
                     .events(s)
                     .iter()
-                    .map(|e| (e.time_unix_nanos, a.str(e.name), attrs(e.attrs), e.dropped_attributes_count))
+                    .map(|e| {
+                        (
+                            e.time_unix_nanos,
+                            a.str(e.name),
+                            attrs(e.attrs),
+                            e.dropped_attributes_count,
+                        )
+                    })
                     .collect();
                 if sort_attrs {
                     // Tempo sorts events by time.
@@ -74,15 +82,36 @@ fn canon_with(set: &TraceSet, keep_flags: bool, sort_attrs: bool) -> Vec<(String
                 format!(
                     "{:?}",
                     (
-                        (s.span_id, s.parent_span_id, set.name(s), s.kind, s.status_code, a.str(s.status_message)),
+                        (
+                            s.span_id,
+                            s.parent_span_id,
+                            set.name(s),
+                            s.kind,
+                            s.status_code,
+                            a.str(s.status_message)
+                        ),
                         (s.start_unix_nanos, s.end_unix_nanos, a.str(s.trace_state)),
                         if keep_flags { s.flags } else { 0 },
-                        (s.dropped_attributes_count, s.dropped_events_count, s.dropped_links_count),
+                        (
+                            s.dropped_attributes_count,
+                            s.dropped_events_count,
+                            s.dropped_links_count
+                        ),
                         attrs(s.attrs),
                         events,
                         links,
-                        (a.str(r.service_name), attrs(r.attrs), r.dropped_attributes_count, if sort_attrs { "" } else { a.str(r.schema_url) }),
-                        (a.str(sc.name), a.str(sc.version), attrs(sc.attrs), if sort_attrs { "" } else { a.str(sc.schema_url) }),
+                        (
+                            a.str(r.service_name),
+                            attrs(r.attrs),
+                            r.dropped_attributes_count,
+                            if sort_attrs { "" } else { a.str(r.schema_url) }
+                        ),
+                        (
+                            a.str(sc.name),
+                            a.str(sc.version),
+                            attrs(sc.attrs),
+                            if sort_attrs { "" } else { a.str(sc.schema_url) }
+                        ),
                     )
                 )
             })
@@ -124,7 +153,11 @@ fn round_trip_spec_otlp_json() {
         assert_eq!(canon(&first, true), canon(&second, true), "{name}");
         // One trace at a time gives the same spans.
         for (i, t) in first.traces().iter().enumerate() {
-            let one = read(to_otlp_json(&first, Some(i as u32)).as_bytes(), Some(Format::OtlpJson)).unwrap();
+            let one = read(
+                to_otlp_json(&first, Some(i as u32)).as_bytes(),
+                Some(Format::OtlpJson),
+            )
+            .unwrap();
             assert_eq!(one.span_count(), t.spans.len as usize, "{name} trace {i}");
         }
     }
@@ -155,7 +188,11 @@ fn round_trip_protobuf() {
 
 #[test]
 fn tempo_responses_match_what_the_client_sent() {
-    let client = read(&load("tempo-api/client_otlp/2909406c2e416788f5ec52ed01088475.json"), None).unwrap();
+    let client = read(
+        &load("tempo-api/client_otlp/2909406c2e416788f5ec52ed01088475.json"),
+        None,
+    )
+    .unwrap();
     for response in [
         "tempo-api/responses/005_trace_v1_chat_ok.json",
         "tempo-api/responses/007_trace_v2_chat_ok.json",
@@ -166,24 +203,50 @@ fn tempo_responses_match_what_the_client_sent() {
         assert_eq!(got.span_count(), client.span_count(), "{response}");
         // Tempo drops span flags and reorders some attributes: compare without flags, with
         // attribute lists sorted by key.
-        assert_eq!(canon_with(&got, false, true), canon_with(&client, false, true), "{response}");
-
+        assert_eq!(
+            canon_with(&got, false, true),
+            canon_with(&client, false, true),
+            "{response}"
+        );
     }
 }
 
 #[test]
 fn tempo_v2_pairs_and_empty() {
     for (v2, client) in [
-        ("012_trace_v2_db_error.json", "2dd08e8263e9a8584490023bee0cf61d.json"),
-        ("014_trace_v2_consumer_links.json", "f0cd55bbff515deb478f9e35ea2fa58d.json"),
+        (
+            "012_trace_v2_db_error.json",
+            "2dd08e8263e9a8584490023bee0cf61d.json",
+        ),
+        (
+            "014_trace_v2_consumer_links.json",
+            "f0cd55bbff515deb478f9e35ea2fa58d.json",
+        ),
     ] {
         let got = read(&load(&format!("tempo-api/responses/{v2}")), None).unwrap();
         let sent = read(&load(&format!("tempo-api/client_otlp/{client}")), None).unwrap();
-        assert_eq!(canon_with(&got, false, true), canon_with(&sent, false, true), "{v2}");
+        assert_eq!(
+            canon_with(&got, false, true),
+            canon_with(&sent, false, true),
+            "{v2}"
+        );
     }
-    let empty = read(&load("tempo-api/responses/025_trace_v2_unknown_id.json"), Some(Format::OtlpJson)).unwrap();
+    let empty = read(
+        &load("tempo-api/responses/025_trace_v2_unknown_id.json"),
+        Some(Format::OtlpJson),
+    )
+    .unwrap();
     assert_eq!(empty.span_count(), 0);
-    let partial = read(&load("tempo-api/responses/016_trace_v2_filter_q_error.json"), None).unwrap();
+    let partial = read(
+        &load("tempo-api/responses/016_trace_v2_filter_q_error.json"),
+        None,
+    )
+    .unwrap();
     assert!(partial.span_count() > 0);
-    assert_eq!(partial.diagnostics.warnings.len(), 1, "{:?}", partial.diagnostics.warnings);
+    assert_eq!(
+        partial.diagnostics.warnings.len(),
+        1,
+        "{:?}",
+        partial.diagnostics.warnings
+    );
 }

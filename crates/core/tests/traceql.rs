@@ -2,6 +2,9 @@
 //! evaluation semantics on a small hand-built set, Tempo's error texts and search shape, and
 //! a comparison with the recorded Tempo responses over the SDK traces in `shared/tempo-api`.
 
+// Test helpers outside `#[test]` functions unwrap too: a panic is the failure report here.
+#![allow(clippy::unwrap_used)]
+
 use spanlens_core::model::{
     OwnedValue, Resource, Span, SpanId, SpanKind, StatusCode, TraceId, TraceSet, TraceSetBuilder,
 };
@@ -981,7 +984,7 @@ fn random_input_never_panics() {
         let n = (rng.next() % 12) as usize;
         let mut q = String::new();
         for _ in 0..n {
-            if rng.next() % 7 == 0 {
+            if rng.next().is_multiple_of(7) {
                 q.push(char::from_u32((rng.next() % 0x2FF) as u32).unwrap_or('?'));
             } else {
                 q.push_str(pieces[(rng.next() as usize) % pieces.len()]);

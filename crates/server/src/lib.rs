@@ -67,7 +67,9 @@ async fn not_found() -> (axum::http::StatusCode, &'static str) {
 }
 
 fn finish(router: Router<AppState>, state: &AppState) -> Router {
-    let mut router = router.layer(CompressionLayer::new().gzip(true));
+    let mut router = router
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     if let Some(cors) = security::cors_layer(&state.config) {
         router = router.layer(cors);
     }
@@ -145,8 +147,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .context("store open task failed")?
             .with_context(|| format!("cannot open the store in {}", data_dir.display()))?
     };
-    let mut state = AppState::new(store.clone(), config.clone());
-    state.forwarder = store::tempo::forwarder_for(&state)?;
+    let state = match &config.tempo_url {
+        // Under --tempo-url, Tempo is the store: reads go to it, ingest is pushed to its OTLP
+        // receiver (--forward-otlp, else <tempo-url>/v1/traces) before answering.
+        Some(url) => {
+            let mut tempo = store::tempo::TempoStore::new(url)?;
+            if let Some(push) = &config.forward_otlp {
+                tempo = tempo.with_push_url(&store::tempo::otlp_traces_url(push)?);
+            }
+            AppState::new(Arc::new(tempo), config.clone())
+        }
+        None => {
+            let mut state = AppState::new(store.clone(), config.clone());
+            state.forwarder = store::tempo::forwarder_for(&state)?;
+            state
+        }
+    };
 
     if config.demo {
         let demo_state = state.clone();

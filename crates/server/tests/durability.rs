@@ -2,6 +2,8 @@
 //! right after (no shutdown, no flush), restarts on the same data directory, and every
 //! acknowledged span is read back through the Tempo API. Also: SIGTERM shuts down cleanly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

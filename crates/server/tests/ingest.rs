@@ -2,6 +2,8 @@
 //! error path of `POST /v1/traces`, gRPC Export framing, upload, redaction, tenants, tokens,
 //! the per-trace cap — and that the server keeps serving after each bad request.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use axum::body::Body;

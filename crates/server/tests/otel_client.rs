@@ -7,6 +7,8 @@
 //! `opentelemetry-exporter-otlp-proto-grpc` (CI installs them). Without them the test fails,
 //! unless `SPANLENS_SKIP_OTEL_CLIENT=1` is set, in which case it says loudly that it skipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -5,6 +5,8 @@
 //! (a test double of an external system): it records what it receives and answers canned
 //! bodies.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use axum::body::Body;
@@ -63,9 +65,12 @@ async fn query_token_cors_and_frame_ancestors() {
     assert!(h.get("access-control-allow-origin").is_none());
 }
 
+/// One request the fake upstream received: URI, headers, body.
+type Received = (String, HeaderMap, Vec<u8>);
+
 #[derive(Clone, Default)]
 struct Seen {
-    requests: Arc<Mutex<Vec<(String, HeaderMap, Vec<u8>)>>>,
+    requests: Arc<Mutex<Vec<Received>>>,
 }
 
 /// The fake upstream: records requests; answers `/api/traces/...` with a canned body.
@@ -81,6 +86,13 @@ async fn fake_upstream() -> (u16, Seen) {
             recorder.requests.lock().unwrap().push((uri.clone(), headers, body));
             if uri.starts_with("/api/traces/") {
                 (StatusCode::OK, [("content-type", "application/json")], "{\"batches\":[]}".to_string())
+            } else if uri.starts_with("/api/search?") {
+                let body = r#"{"traces":[{"traceID":"2f3e0cf1c5b4a1","rootServiceName":"gw","rootTraceName":"GET /",
+                    "startTimeUnixNano":"1700000000000000000","durationMs":12}],"metrics":{}}"#;
+                (StatusCode::OK, [("content-type", "application/json")], body.to_string())
+            } else if uri.starts_with("/api/v2/search/tags") {
+                let body = r#"{"scopes":[{"name":"span","tags":["http.route"]},{"name":"intrinsic","tags":["name"]}]}"#;
+                (StatusCode::OK, [("content-type", "application/json")], body.to_string())
             } else {
                 (StatusCode::OK, [("content-type", "text/plain")], String::new())
             }
@@ -155,4 +167,33 @@ async fn forward_otlp_sends_redacted_batches_on() {
     assert_eq!(headers["content-type"], "application/x-protobuf");
     let set = spanlens_core::formats::read(&body, None).unwrap();
     assert_eq!(set.span_attr_text(&set.spans()[0], "password").as_deref(), Some("[REDACTED]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tempo_store_reads_search_and_tags_from_tempo() {
+    use spanlens_server::store::tempo::TempoStore;
+    use spanlens_server::store::{TagScope, TraceFilter, TraceStore};
+    let (port, seen) = fake_upstream().await;
+    let store = TempoStore::new(&format!("http://127.0.0.1:{port}")).unwrap();
+    let (found, names) = tokio::task::spawn_blocking(move || {
+        let filter = TraceFilter {
+            service: Some("gw".to_string()),
+            min_duration_nanos: Some(5_000_000),
+            limit: 5,
+            ..TraceFilter::default()
+        };
+        let tenants = vec!["a".to_string(), "b".to_string()];
+        (store.find_traces(&tenants, &filter).unwrap(), store.tag_names(&tenants, None).unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].trace_id.to_hex(), "000000000000000000002f3e0cf1c5b4a1"[2..].to_string());
+    assert_eq!(found[0].root_service, "gw");
+    assert_eq!(found[0].end_unix_nanos - found[0].start_unix_nanos, 12_000_000);
+    assert_eq!(names, vec![(TagScope::Span, "http.route".to_string())]);
+    let requests = seen.requests.lock().unwrap().clone();
+    let (uri, headers, _) = &requests[0];
+    assert!(uri.starts_with("/api/search?limit=5&tags=service.name%3Dgw&minDuration=5000000ns"), "{uri}");
+    assert_eq!(headers["x-scope-orgid"], "a|b");
 }

@@ -1,6 +1,8 @@
 //! Serving the built web app: files with the right MIME type and cache headers, client-route
 //! fallback to index.html, gzip, no path traversal (`..`, encoded dots, symlinks out of dist).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use axum::body::Body;

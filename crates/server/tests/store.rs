@@ -2,6 +2,8 @@
 //! `find_traces`, tags (including saturated keys), tenants, retention, stats, concurrent
 //! group-committed writers, and reopening.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -655,3 +655,22 @@ async fn multitenancy() {
     let a = request(&t.app, "GET", "/api/search", &[("X-Scope-OrgID", "bad tenant")]).await;
     assert_eq!(a.status.as_u16(), 400);
 }
+
+#[tokio::test]
+async fn oversized_trace_reads_back_partial() {
+    use spanlens_server::store::{TraceStore, DEFAULT_TENANT};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = spanlens_server::store::sqlite::SqliteStore::open_with_cap(dir.path(), 3000).expect("store");
+    for file in support::client_otlp_files() {
+        let set = spanlens_core::formats::read(&std::fs::read(file).expect("read"), None).expect("parse");
+        store.append(DEFAULT_TENANT, &set).expect("append");
+    }
+    let config = spanlens_server::config::Config::for_data_dir(dir.path());
+    let app = spanlens_server::app(spanlens_server::state::AppState::new(store, config));
+    let a = get(&app, &format!("/api/v2/traces/{CHAT}")).await;
+    assert_eq!(a.status.as_u16(), 200);
+    let v = a.json();
+    assert_eq!(v["status"], "PARTIAL", "{v}");
+    assert!(v["message"].as_str().unwrap_or("").contains("truncated"));
+    assert!(spans_of(&v, "trace").len() < 15);
+}

@@ -108,11 +108,22 @@ pub struct Bottleneck {
 }
 
 /// The impact score of §5.
-pub fn impact(p95_nanos: u64, target_nanos: u64, calls: u64, max_calls: u64, error_rate: f64) -> (f64, f64, f64, f64) {
+pub fn impact(
+    p95_nanos: u64,
+    target_nanos: u64,
+    calls: u64,
+    max_calls: u64,
+    error_rate: f64,
+) -> (f64, f64, f64, f64) {
     let duration = ratio(p95_nanos, target_nanos);
     let frequency = ratio(calls, max_calls);
     let reliability = 1.0 + 10.0 * error_rate;
-    (duration, frequency, reliability, duration * frequency * reliability)
+    (
+        duration,
+        frequency,
+        reliability,
+        duration * frequency * reliability,
+    )
 }
 
 #[derive(Default)]
@@ -175,13 +186,16 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
             }
         }
         if ai_category.is_some() && Some(prep.category_of_op(op)) == ai_category {
-            let sum_of = |keys: &[Option<StrId>; 4]| keys.iter().find_map(|&key| attr(set, span, key).and_then(|v| value_i64(set, v)));
+            let sum_of = |keys: &[Option<StrId>; 4]| {
+                keys.iter()
+                    .find_map(|&key| attr(set, span, key).and_then(|v| value_i64(set, v)))
+            };
             let input = sum_of(&k.input_tokens);
             let output = sum_of(&k.output_tokens);
             if input.is_some() || output.is_some() {
                 if let Some(t) = tokens.get_mut(op as usize) {
-                    t.0 += input.unwrap_or(0).max(0) as u64;
-                    t.1 += output.unwrap_or(0).max(0) as u64;
+                    t.0 = t.0.saturating_add(input.unwrap_or(0).max(0) as u64);
+                    t.1 = t.1.saturating_add(output.unwrap_or(0).max(0) as u64);
                     t.2 += 1;
                 }
             }
@@ -195,7 +209,14 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
             let [st1, st2, r1, r2, r3, r4] = attrs_of(
                 set,
                 cs,
-                [k.db_statement, k.db_query_text, k.retry[0], k.retry[1], k.retry[2], k.retry[3]],
+                [
+                    k.db_statement,
+                    k.db_query_text,
+                    k.retry[0],
+                    k.retry[1],
+                    k.retry[2],
+                    k.retry[3],
+                ],
             );
             let stmt = [st1, st2]
                 .iter()
@@ -228,7 +249,10 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
                 b += 1;
             }
             if first.stmt != 0 && b - a >= N_PLUS_ONE_MIN {
-                n_plus_one.entry((op, first.op)).or_default().add((b - a) as u64, span.trace, idx);
+                n_plus_one
+                    .entry((op, first.op))
+                    .or_default()
+                    .add((b - a) as u64, span.trace, idx);
                 special = true;
             }
             a = b;
@@ -247,7 +271,10 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
             }
             let n = b - a;
             if n >= RETRY_MIN && (retry || errors * 2 >= n) {
-                retries.entry((op, first.op)).or_default().add(n as u64, span.trace, idx);
+                retries
+                    .entry((op, first.op))
+                    .or_default()
+                    .add(n as u64, span.trace, idx);
                 special = true;
             }
             a = b;
@@ -266,7 +293,7 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
                     break;
                 }
                 let d = c.end.saturating_sub(c.start);
-                sum += d;
+                sum = sum.saturating_add(d);
                 longest = longest.max(d);
                 prev_end = c.end;
             }
@@ -275,15 +302,22 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
             if !overlap && parent_dur > 0 && saving as f64 >= SEQUENTIAL_MIN_SAVING * parent_dur as f64 {
                 let f = sequential.entry(op).or_default();
                 f.add(children.len() as u64, span.trace, idx);
-                f.total_saving_nanos += saving;
-                f.total_parent_nanos += parent_dur;
+                f.total_saving_nanos = f.total_saving_nanos.saturating_add(saving);
+                f.total_parent_nanos = f.total_parent_nanos.saturating_add(parent_dur);
             }
         }
     }
     // Root causes: which operation holds the root cause of each failing operation's errors.
     let mut caused_by: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for t in set.traces() {
-        if t.error_count == 0 && !prep.errors.get(t.spans.as_range()).unwrap_or(&[]).iter().any(|&e| e) {
+        if t.error_count == 0
+            && !prep
+                .errors
+                .get(t.spans.as_range())
+                .unwrap_or(&[])
+                .iter()
+                .any(|&e| e)
+        {
             continue;
         }
         let Some(rc) = root_cause(prep, t) else { continue };
@@ -407,7 +441,9 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
     let example_of = |i: Option<u32>| -> (Vec<String>, Vec<String>) {
         match i.and_then(|i| set.span(i)) {
             Some(s) => (
-                set.trace(s.trace).map(|t| vec![t.trace_id.to_hex()]).unwrap_or_default(),
+                set.trace(s.trace)
+                    .map(|t| vec![t.trace_id.to_hex()])
+                    .unwrap_or_default(),
                 vec![s.span_id.to_hex()],
             ),
             None => (Vec::new(), Vec::new()),
@@ -526,7 +562,13 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
                 },
             ));
         }
-        let (di, fi, ri, score) = impact(f.latency.p95_nanos, t.target_nanos, f.calls, max_calls, error_rate);
+        let (di, fi, ri, score) = impact(
+            f.latency.p95_nanos,
+            t.target_nanos,
+            f.calls,
+            max_calls,
+            error_rate,
+        );
         bottlenecks.push((
             op32,
             Bottleneck {
@@ -555,13 +597,20 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
         ));
     }
     recs.sort_by(|a, b| {
-        (a.2.kind, &a.2.service, &a.2.operation, &a.2.related_service, &a.2.related_operation).cmp(&(
-            b.2.kind,
-            &b.2.service,
-            &b.2.operation,
-            &b.2.related_service,
-            &b.2.related_operation,
-        ))
+        (
+            a.2.kind,
+            &a.2.service,
+            &a.2.operation,
+            &a.2.related_service,
+            &a.2.related_operation,
+        )
+            .cmp(&(
+                b.2.kind,
+                &b.2.service,
+                &b.2.operation,
+                &b.2.related_service,
+                &b.2.related_operation,
+            ))
     });
     for (op, b) in bottlenecks.iter_mut() {
         b.recommendations = recs

@@ -9,8 +9,8 @@
 //! Not here: aligning the spans one to one for a side-by-side waterfall.
 
 use crate::model::{Span, TraceSet};
-use serde::{Deserialize, Serialize};
 use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Why a comparison could not run.
@@ -85,7 +85,11 @@ impl Paths {
 
     /// (service, name, ancestors root first as `service: name`).
     fn describe(&self, id: u32) -> (String, String, Vec<String>) {
-        let (mut parent, service, name) = self.nodes.get(id as usize).cloned().unwrap_or((NONE, String::new(), String::new()));
+        let (mut parent, service, name) =
+            self.nodes
+                .get(id as usize)
+                .cloned()
+                .unwrap_or((NONE, String::new(), String::new()));
         let mut path = Vec::new();
         while let Some((p, s, n)) = self.nodes.get(parent as usize) {
             if path.len() > self.nodes.len() {
@@ -109,7 +113,8 @@ fn delta(a: u64, b: u64) -> i64 {
 }
 
 fn duration(s: &Span) -> u64 {
-    s.display_end_unix_nanos().saturating_sub(s.display_start_unix_nanos())
+    s.display_end_unix_nanos()
+        .saturating_sub(s.display_start_unix_nanos())
 }
 
 /// Path ids of a trace's spans in pre-order, with set-wide indexes and durations.
@@ -127,7 +132,9 @@ fn keyed(set: &TraceSet, trace: u32, paths: &mut Paths) -> Result<Vec<(u32, u32,
         let parent = if s.parent == crate::model::NO_SPAN {
             NONE
         } else {
-            ids.get(s.parent.wrapping_sub(base) as usize).copied().unwrap_or(NONE)
+            ids.get(s.parent.wrapping_sub(base) as usize)
+                .copied()
+                .unwrap_or(NONE)
         };
         let id = paths.id(parent, set.service_name(s), set.name(s));
         ids.push(id);
@@ -137,7 +144,12 @@ fn keyed(set: &TraceSet, trace: u32, paths: &mut Paths) -> Result<Vec<(u32, u32,
 }
 
 /// Compares trace `a` of `set_a` with trace `b` of `set_b` (the sets may be the same).
-pub fn compare_traces(set_a: &TraceSet, a: u32, set_b: &TraceSet, b: u32) -> Result<TraceComparison, CompareError> {
+pub fn compare_traces(
+    set_a: &TraceSet,
+    a: u32,
+    set_b: &TraceSet,
+    b: u32,
+) -> Result<TraceComparison, CompareError> {
     let mut paths = Paths::default();
     let ka = keyed(set_a, a, &mut paths)?;
     let kb = keyed(set_b, b, &mut paths)?;
@@ -154,7 +166,12 @@ pub fn compare_traces(set_a: &TraceSet, a: u32, set_b: &TraceSet, b: u32) -> Res
     let mut keys: BTreeMap<u32, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
     for (side, list) in [(0usize, &ka), (1usize, &kb)] {
         for &(id, idx, dur) in list.iter() {
-            let (_, service, name) = paths.nodes.get(id as usize).cloned().unwrap_or((NONE, String::new(), String::new()));
+            let (_, service, name) =
+                paths
+                    .nodes
+                    .get(id as usize)
+                    .cloned()
+                    .unwrap_or((NONE, String::new(), String::new()));
             let e = ops.entry((service, name)).or_default();
             if let Some(c) = e.get_mut(side) {
                 *c += 1;

@@ -90,7 +90,9 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ErrorReport {
         }
         let (reason, message) = match first_exception {
             Some((Value::Str(t), msg)) if !t.is_empty() => (Reason::Exception(t), msg),
-            Some((Value::Empty, msg)) | Some((Value::Str(_), msg)) => (Reason::Status(span.status_message), msg),
+            Some((Value::Empty, msg)) | Some((Value::Str(_), msg)) => {
+                (Reason::Status(span.status_message), msg)
+            }
             Some((other, msg)) => (Reason::ExceptionText(set.arena.value_text(other)), msg),
             None => (Reason::Status(span.status_message), None),
         };
@@ -107,7 +109,10 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ErrorReport {
         acc.count += 1;
         acc.first = acc.first.min(start);
         acc.last = acc.last.max(start);
-        if acc.traces.len() < MAX_CLUSTER_EXAMPLES && acc.traces.last() != Some(&span.trace) && !acc.traces.contains(&span.trace) {
+        if acc.traces.len() < MAX_CLUSTER_EXAMPLES
+            && acc.traces.last() != Some(&span.trace)
+            && !acc.traces.contains(&span.trace)
+        {
             acc.traces.push(span.trace);
         }
     }

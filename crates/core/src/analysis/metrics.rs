@@ -161,7 +161,10 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
             *r = new as u32;
         }
     }
-    let keys: Vec<(u32, u8, u8)> = order.iter().filter_map(|&g| keys.get(g as usize).copied()).collect();
+    let keys: Vec<(u32, u8, u8)> = order
+        .iter()
+        .filter_map(|&g| keys.get(g as usize).copied())
+        .collect();
     for g in span_group.iter_mut() {
         *g = remap.get(*g as usize).copied().unwrap_or(0);
     }
@@ -192,7 +195,8 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
         let p = *pos;
         *pos += 1;
         let err = prep.is_error(i as u32);
-        let st = ((s.display_start_unix_nanos().saturating_sub(t0)) / step).min(u64::from(point_count.saturating_sub(1)));
+        let st = ((s.display_start_unix_nanos().saturating_sub(t0)) / step)
+            .min(u64::from(point_count.saturating_sub(1)));
         if let Some(d) = durs.get_mut(p) {
             *d = s.duration_nanos();
         }
@@ -213,7 +217,10 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
     // Ranges per operation and per service (contiguous by construction).
     let mut op_range = vec![(0usize, 0usize); prep.ops.len()];
     for (g, &(op, _, _)) in keys.iter().enumerate() {
-        let (a, b) = (offsets.get(g).copied().unwrap_or(0), offsets.get(g + 1).copied().unwrap_or(0));
+        let (a, b) = (
+            offsets.get(g).copied().unwrap_or(0),
+            offsets.get(g + 1).copied().unwrap_or(0),
+        );
         if let Some(r) = op_range.get_mut(op as usize) {
             if r.1 == r.0 {
                 *r = (a, b);
@@ -242,7 +249,12 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
         if b <= a {
             return Vec::new();
         }
-        for (d, t) in durs.get(a..b).unwrap_or(&[]).iter().zip(tags.get(a..b).unwrap_or(&[])) {
+        for (d, t) in durs
+            .get(a..b)
+            .unwrap_or(&[])
+            .iter()
+            .zip(tags.get(a..b).unwrap_or(&[]))
+        {
             pairs.push((t & 0x7fff_ffff, *d, t & 0x8000_0000 != 0));
         }
         pairs.sort_unstable();
@@ -266,7 +278,11 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
                 index: st,
                 calls,
                 errors,
-                rate_per_sec: if step_secs > 0.0 { calls as f64 / step_secs } else { 0.0 },
+                rate_per_sec: if step_secs > 0.0 {
+                    calls as f64 / step_secs
+                } else {
+                    0.0
+                },
                 error_rate: ratio(errors, calls),
                 p50_nanos: sum.p50_nanos,
                 p95_nanos: sum.p95_nanos,
@@ -300,14 +316,20 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
     let bounds = &SPAN_METRICS_BUCKETS_NANOS;
     let mut groups = Vec::with_capacity(keys.len());
     for (g, &(op, kind, status)) in keys.iter().enumerate() {
-        let (a, b) = (offsets.get(g).copied().unwrap_or(0), offsets.get(g + 1).copied().unwrap_or(0));
+        let (a, b) = (
+            offsets.get(g).copied().unwrap_or(0),
+            offsets.get(g + 1).copied().unwrap_or(0),
+        );
         let Some(slice) = durs.get_mut(a..b) else { continue };
         slice.sort_unstable();
         let (service, name) = prep.op_text(op);
         groups.push(SpanMetricsGroup {
             service: service.to_string(),
             span_name: name.to_string(),
-            span_kind: crate::model::SpanKind::from_i64(i64::from(kind)).unwrap_or_default().enum_name().to_string(),
+            span_kind: crate::model::SpanKind::from_i64(i64::from(kind))
+                .unwrap_or_default()
+                .enum_name()
+                .to_string(),
             status_code: crate::model::StatusCode::from_i64(i64::from(status))
                 .unwrap_or_default()
                 .enum_name()
@@ -357,7 +379,11 @@ pub(crate) fn compute(prep: &Prepared<'_>) -> (SpanMetrics, Vec<OpFigures>) {
     }
     let mut svc_errors = vec![0u64; prep.services.len()];
     for (op, f) in op_figs.iter().enumerate() {
-        if let Some(e) = prep.op_service.get(op).and_then(|&s| svc_errors.get_mut(s as usize)) {
+        if let Some(e) = prep
+            .op_service
+            .get(op)
+            .and_then(|&s| svc_errors.get_mut(s as usize))
+        {
             *e += f.errors;
         }
     }
@@ -398,12 +424,24 @@ mod tests {
 
     #[test]
     fn steps_give_30_to_120_points() {
-        for range in [120u64, 1_000, 999_999, 60_000_000_000, 3_600_000_000_000, 86_400_000_000_000 * 9, 7_777_777_777] {
+        for range in [
+            120u64,
+            1_000,
+            999_999,
+            60_000_000_000,
+            3_600_000_000_000,
+            86_400_000_000_000 * 9,
+            7_777_777_777,
+        ] {
             let (step, points) = choose_step(range);
-            assert!((30..=120).contains(&points), "range {range}: step {step} gives {points}");
+            assert!(
+                (30..=120).contains(&points),
+                "range {range}: step {step} gives {points}"
+            );
             assert!(step.saturating_mul(u64::from(points)) >= range);
         }
         assert_eq!(choose_step(0), (1, 1));
-        assert_eq!(choose_step(60_000_000_000), (1_000_000_000, 60));
+        assert_eq!(choose_step(60_000_000_000), (500_000_000, 120));
+        assert_eq!(choose_step(61_000_000_000), (1_000_000_000, 61));
     }
 }

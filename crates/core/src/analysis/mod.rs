@@ -30,15 +30,20 @@ pub use bottlenecks::{
 };
 pub use compare::{compare_traces, CompareError, OperationDelta, TraceComparison, UnmatchedSpans};
 pub use errors::{ErrorCluster, ErrorReport, MAX_CLUSTER_EXAMPLES};
-pub use metrics::{choose_step, RedPoint, RedSeries, RedTimeline, RollupMetrics, SpanMetrics, SpanMetricsGroup};
-pub use rules::{parse_duration_nanos, Category, Grade, Matcher, RequestClass, Rules, RulesError, Thresholds, MAX_MATCHERS};
+pub use metrics::{
+    choose_step, RedPoint, RedSeries, RedTimeline, RollupMetrics, SpanMetrics, SpanMetricsGroup,
+};
+pub use rules::{
+    parse_duration_nanos, Category, Grade, Matcher, RequestClass, Rules, RulesError, Thresholds, MAX_MATCHERS,
+};
 pub use service_graph::{ConnectionType, GraphEdge, GraphNode, ServerRed, ServiceGraph};
 pub use stats::{
-    histogram, percentile_sorted, DurationSummary, Histogram, SERVICE_GRAPH_BUCKETS_NANOS, SPAN_METRICS_BUCKETS_NANOS,
+    histogram, percentile_sorted, DurationSummary, Histogram, SERVICE_GRAPH_BUCKETS_NANOS,
+    SPAN_METRICS_BUCKETS_NANOS,
 };
 pub use trace::{
-    critical_path, critical_path_raw, CriticalSegment, ErrorSpan, ExceptionInfo, OperationEdge, OperationStats,
-    SpanFigures, TraceAnalysis,
+    critical_path, critical_path_raw, CriticalSegment, ErrorSpan, ExceptionInfo, OperationEdge,
+    OperationStats, SpanFigures, TraceAnalysis,
 };
 
 use crate::model::TraceSet;
@@ -138,7 +143,9 @@ pub fn analyze_set(set: &TraceSet, rules: &Rules) -> SetAnalysis {
 
     let mut is_bottleneck = vec![false; prep.ops.len()];
     for b in &bottlenecks {
-        if let Ok(i) = prep.ops.binary_search_by(|&(s, n)| (prep.svc(s), set.str(n)).cmp(&(b.service.as_str(), b.operation.as_str()))) {
+        if let Ok(i) = prep.ops.binary_search_by(|&(s, n)| {
+            (prep.svc(s), set.str(n)).cmp(&(b.service.as_str(), b.operation.as_str()))
+        }) {
             if let Some(x) = is_bottleneck.get_mut(i) {
                 *x = true;
             }
@@ -236,13 +243,21 @@ pub fn analyze_set(set: &TraceSet, rules: &Rules) -> SetAnalysis {
     }
 }
 
-/// Analyses one trace of a set. Categories are decided over the whole set, so grades agree
-/// with [`analyze_set`].
-pub fn analyze_trace(set: &TraceSet, trace_index: u32, rules: &Rules) -> Result<TraceAnalysis, AnalysisError> {
-    let trace = set.trace(trace_index).copied().ok_or(AnalysisError::NoSuchTrace {
-        index: trace_index,
-        count: set.traces().len(),
-    })?;
-    let prep = Prepared::new(set, rules);
+/// Analyses one trace of a set. Its operations' categories are decided over the whole set, so
+/// grades agree with [`analyze_set`]; everything else only touches the trace's spans (plus one
+/// cheap pass over the set for those categories).
+pub fn analyze_trace(
+    set: &TraceSet,
+    trace_index: u32,
+    rules: &Rules,
+) -> Result<TraceAnalysis, AnalysisError> {
+    let trace = set
+        .trace(trace_index)
+        .copied()
+        .ok_or(AnalysisError::NoSuchTrace {
+            index: trace_index,
+            count: set.traces().len(),
+        })?;
+    let prep = Prepared::scoped(set, rules, trace.spans.as_range());
     Ok(trace::analyze(&prep, trace_index, &trace))
 }

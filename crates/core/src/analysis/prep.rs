@@ -80,7 +80,12 @@ impl Keys {
 
     /// The db attributes in the order §2 names them for server naming.
     pub(crate) fn db_keys(&self) -> [Option<StrId>; 4] {
-        [self.db_namespace, self.db_name, self.db_system, self.db_system_name]
+        [
+            self.db_namespace,
+            self.db_name,
+            self.db_system,
+            self.db_system_name,
+        ]
     }
 }
 
@@ -91,7 +96,11 @@ pub(crate) fn attr(set: &TraceSet, span: &Span, key: Option<StrId>) -> Option<Va
 }
 
 /// Several attributes of a span in one pass over its attributes (first occurrence of each).
-pub(crate) fn attrs_of<const N: usize>(set: &TraceSet, span: &Span, keys: [Option<StrId>; N]) -> [Option<Value>; N] {
+pub(crate) fn attrs_of<const N: usize>(
+    set: &TraceSet,
+    span: &Span,
+    keys: [Option<StrId>; N],
+) -> [Option<Value>; N] {
     let mut out = [None; N];
     if keys.iter().all(Option::is_none) {
         return out;
@@ -109,7 +118,11 @@ pub(crate) fn attrs_of<const N: usize>(set: &TraceSet, span: &Span, keys: [Optio
 /// An attribute of an event by resolved key.
 pub(crate) fn event_attr(set: &TraceSet, event: &Event, key: Option<StrId>) -> Option<Value> {
     let key = key?;
-    set.arena.kv_slice(event.attrs).iter().find(|kv| kv.key == key).map(|kv| kv.value)
+    set.arena
+        .kv_slice(event.attrs)
+        .iter()
+        .find(|kv| kv.key == key)
+        .map(|kv| kv.value)
 }
 
 /// A value as an integer when it is one (or a numeric string).
@@ -146,7 +159,9 @@ pub(crate) struct Prepared<'a> {
     pub keys: Keys,
     /// Service id per resource (`unknown_service` folded in).
     pub resource_service: Vec<StrId>,
-    /// Operation index per set-wide span index.
+    /// First set-wide span index covered by `span_op`, `errors` and `self_nanos`.
+    pub base: u32,
+    /// Operation index per span of the scope (set-wide index − `base`).
     pub span_op: Vec<u32>,
     /// (service, name) per operation, sorted by text.
     pub ops: Vec<(StrId, StrId)>,
@@ -163,16 +178,32 @@ pub(crate) struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
+    /// Prepares the whole set.
     pub(crate) fn new(set: &'a TraceSet, rules: &'a Rules) -> Prepared<'a> {
+        Prepared::scoped(set, rules, 0..set.span_count())
+    }
+
+    /// Prepares the spans in `scope` (set-wide indexes, e.g. one trace): operations, errors and
+    /// self times of those spans only, but each operation's category is still decided over every
+    /// span of the set with the same (service, name), so grades agree with the whole-set view.
+    pub(crate) fn scoped(set: &'a TraceSet, rules: &'a Rules, scope: std::ops::Range<usize>) -> Prepared<'a> {
         let keys = Keys::new(set);
         let unknown = set.arena.strings.lookup(UNKNOWN_SERVICE).unwrap_or(StrId::EMPTY);
         let resource_service: Vec<StrId> = set
             .arena
             .resources
             .iter()
-            .map(|r| if r.service_name.is_empty() { unknown } else { r.service_name })
+            .map(|r| {
+                if r.service_name.is_empty() {
+                    unknown
+                } else {
+                    r.service_name
+                }
+            })
             .collect();
-        let spans = set.spans();
+        let all = set.spans();
+        let spans = all.get(scope.clone()).unwrap_or(&[]);
+        let base = if spans.is_empty() { 0 } else { scope.start };
         let n = spans.len();
         let mut classifier = Classifier::new(rules, set);
         let fallback = rules.categories.len();
@@ -183,7 +214,10 @@ impl<'a> Prepared<'a> {
         let mut errors: Vec<bool> = Vec::with_capacity(n);
         let mut last: Option<((StrId, StrId), u32)> = None;
         for span in spans {
-            let svc = resource_service.get(span.resource as usize).copied().unwrap_or(unknown);
+            let svc = resource_service
+                .get(span.resource as usize)
+                .copied()
+                .unwrap_or(unknown);
             let key = (svc, span.name);
             let op = match last {
                 Some((k, o)) if k == key => o,
@@ -209,6 +243,36 @@ impl<'a> Prepared<'a> {
             }
             errors.push(is_error(set, &keys, span));
         }
+        if n < all.len() {
+            // Categories over the rest of the set, for the operations in scope only.
+            let mut last: Option<((StrId, StrId), Option<u32>)> = None;
+            for (i, span) in all.iter().enumerate() {
+                if i >= base && i < base + n {
+                    continue;
+                }
+                let svc = resource_service
+                    .get(span.resource as usize)
+                    .copied()
+                    .unwrap_or(unknown);
+                let key = (svc, span.name);
+                let op = match last {
+                    Some((k, o)) if k == key => o,
+                    _ => {
+                        let o = op_map.get(&key).copied();
+                        last = Some((key, o));
+                        o
+                    }
+                };
+                if let Some(c) = op.and_then(|o| op_category.get_mut(o as usize)) {
+                    if *c > 0 {
+                        let found = classifier.classify(span);
+                        if found < *c {
+                            *c = found;
+                        }
+                    }
+                }
+            }
+        }
         // Renumber operations in (service, name) text order.
         let mut order: Vec<u32> = (0..ops.len() as u32).collect();
         order.sort_by(|&a, &b| {
@@ -222,10 +286,14 @@ impl<'a> Prepared<'a> {
                 *r = new as u32;
             }
         }
-        let sorted_ops: Vec<(StrId, StrId)> =
-            order.iter().map(|&o| ops.get(o as usize).copied().unwrap_or_default()).collect();
-        let sorted_cat: Vec<usize> =
-            order.iter().map(|&o| op_category.get(o as usize).copied().unwrap_or(fallback)).collect();
+        let sorted_ops: Vec<(StrId, StrId)> = order
+            .iter()
+            .map(|&o| ops.get(o as usize).copied().unwrap_or_default())
+            .collect();
+        let sorted_cat: Vec<usize> = order
+            .iter()
+            .map(|&o| op_category.get(o as usize).copied().unwrap_or(fallback))
+            .collect();
         for o in span_op.iter_mut() {
             *o = remap.get(*o as usize).copied().unwrap_or(0);
         }
@@ -237,12 +305,13 @@ impl<'a> Prepared<'a> {
             }
             op_service.push(services.len().saturating_sub(1) as u32);
         }
-        let self_nanos = self_times(set);
+        let self_nanos = self_times(set, base..base + n);
         Prepared {
             set,
             rules,
             keys,
             resource_service,
+            base: base as u32,
             span_op,
             ops: sorted_ops,
             op_category: sorted_cat,
@@ -255,7 +324,10 @@ impl<'a> Prepared<'a> {
 
     /// Service id of a span.
     pub(crate) fn service_of(&self, span: &Span) -> StrId {
-        self.resource_service.get(span.resource as usize).copied().unwrap_or_default()
+        self.resource_service
+            .get(span.resource as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Service text of an id (`unknown_service` for the empty id).
@@ -265,12 +337,18 @@ impl<'a> Prepared<'a> {
 
     /// Operation index of a span.
     pub(crate) fn op_of(&self, index: u32) -> u32 {
-        self.span_op.get(index as usize).copied().unwrap_or(0)
+        self.span_op
+            .get(index.wrapping_sub(self.base) as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Category index of an operation.
     pub(crate) fn category_of_op(&self, op: u32) -> usize {
-        self.op_category.get(op as usize).copied().unwrap_or(self.rules.categories.len())
+        self.op_category
+            .get(op as usize)
+            .copied()
+            .unwrap_or(self.rules.categories.len())
     }
 
     /// (service, name) text of an operation.
@@ -280,11 +358,17 @@ impl<'a> Prepared<'a> {
     }
 
     pub(crate) fn is_error(&self, index: u32) -> bool {
-        self.errors.get(index as usize).copied().unwrap_or(false)
+        self.errors
+            .get(index.wrapping_sub(self.base) as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     pub(crate) fn self_time(&self, index: u32) -> u64 {
-        self.self_nanos.get(index as usize).copied().unwrap_or(0)
+        self.self_nanos
+            .get(index.wrapping_sub(self.base) as usize)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -297,14 +381,14 @@ pub(crate) fn svc_text(set: &TraceSet, id: StrId) -> &str {
     }
 }
 
-/// Self time of every span: duration minus the union of its children's display intervals
-/// clipped to its own display interval.
-pub(crate) fn self_times(set: &TraceSet) -> Vec<u64> {
-    let spans = set.spans();
+/// Self time of the spans in `range` (set-wide indexes): duration minus the union of the
+/// children's display intervals clipped to the span's own display interval.
+pub(crate) fn self_times(set: &TraceSet, range: std::ops::Range<usize>) -> Vec<u64> {
+    let spans = set.spans().get(range.clone()).unwrap_or(&[]);
     let mut out = Vec::with_capacity(spans.len());
     let mut scratch: Vec<(u64, u64)> = Vec::new();
     for (i, span) in spans.iter().enumerate() {
-        out.push(self_time_of(set, i as u32, span, &mut scratch));
+        out.push(self_time_of(set, (range.start + i) as u32, span, &mut scratch));
     }
     out
 }

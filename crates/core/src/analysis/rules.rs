@@ -67,7 +67,11 @@ impl Grade {
 
     /// The letter of a mean of grade points, rounded half up (3.5 → A), clamped to 0..=4.
     pub fn from_mean_points(mean: f64) -> Grade {
-        let rounded = if mean.is_finite() { (mean + 0.5).floor() } else { 0.0 };
+        let rounded = if mean.is_finite() {
+            (mean + 0.5).floor()
+        } else {
+            0.0
+        };
         match rounded as i64 {
             i64::MIN..=0 => Grade::F,
             1 => Grade::D,
@@ -222,7 +226,10 @@ impl Matcher {
         self.name_prefix.iter().any(|p| lower.starts_with(lc(p).as_str()))
             || self.name_op.iter().any(|w| {
                 let w = lc(w);
-                lower == w || lower.strip_prefix(w.as_str()).is_some_and(|rest| rest.starts_with(' '))
+                lower == w
+                    || lower
+                        .strip_prefix(w.as_str())
+                        .is_some_and(|rest| rest.starts_with(' '))
             })
             || self.name_contains.iter().any(|c| lower.contains(lc(c).as_str()))
     }
@@ -371,10 +378,7 @@ impl Rules {
     /// Reads a TOML rules file (see the module docs).
     pub fn from_toml_str(text: &str) -> Result<Rules, RulesError> {
         let file: RulesFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|r| line_col(text, r.start))
-                .unwrap_or((0, 0));
+            let (line, column) = e.span().map(|r| line_col(text, r.start)).unwrap_or((0, 0));
             RulesError::Syntax {
                 line,
                 column,
@@ -417,18 +421,30 @@ impl Rules {
             }
             let existing = rules.categories.iter().position(|c| c.name == fc.name);
             let base = match &fc.grade_as {
-                Some(g) => Some(lookup_thresholds(&rules, &builtin, g).ok_or_else(|| {
-                    invalid(format!("grade_as names an unknown category \"{g}\""))
-                })?),
+                Some(g) => Some(
+                    lookup_thresholds(&rules, &builtin, g)
+                        .ok_or_else(|| invalid(format!("grade_as names an unknown category \"{g}\"")))?,
+                ),
                 None => None,
             };
             let start = base
-                .or_else(|| existing.and_then(|i| rules.categories.get(i)).map(|c| c.thresholds))
+                .or_else(|| {
+                    existing
+                        .and_then(|i| rules.categories.get(i))
+                        .map(|c| c.thresholds)
+                })
                 .unwrap_or(Thresholds::API);
             let thresholds = fc.thresholds.apply(start);
             check_thresholds(&thresholds).map_err(invalid)?;
-            if let Some(i) = fc.matchers.iter().position(|m| !m.equals.is_empty() && !m.has_key_part()) {
-                return Err(invalid(format!("match #{}: `equals` needs `attr` or `attr_prefix`", i + 1)));
+            if let Some(i) = fc
+                .matchers
+                .iter()
+                .position(|m| !m.equals.is_empty() && !m.has_key_part())
+            {
+                return Err(invalid(format!(
+                    "match #{}: `equals` needs `attr` or `attr_prefix`",
+                    i + 1
+                )));
             }
             if let Some(i) = fc.matchers.iter().position(Matcher::is_empty) {
                 return Err(invalid(format!("match #{} states no condition", i + 1)));
@@ -445,7 +461,9 @@ impl Rules {
                 }
                 None => {
                     if fc.matchers.is_empty() {
-                        return Err(invalid("a new category needs at least one [[category.match]]".to_string()));
+                        return Err(invalid(
+                            "a new category needs at least one [[category.match]]".to_string(),
+                        ));
                     }
                     let c = Category {
                         name: fc.name.clone(),
@@ -479,7 +497,9 @@ impl Rules {
                 name,
                 thresholds,
                 matchers: Vec::new(),
-                middle_label: fb.middle_label.unwrap_or_else(|| rules.fallback.middle_label.clone()),
+                middle_label: fb
+                    .middle_label
+                    .unwrap_or_else(|| rules.fallback.middle_label.clone()),
             };
         }
         let total: usize = rules.categories.iter().map(|c| c.matchers.len()).sum();
@@ -649,9 +669,11 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 
 fn opt_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SpanKind>, D::Error> {
     let s = String::deserialize(d)?;
-    SpanKind::from_name(&s)
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("unknown span kind \"{s}\" (server, client, producer, consumer, internal)")))
+    SpanKind::from_name(&s).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown span kind \"{s}\" (server, client, producer, consumer, internal)"
+        ))
+    })
 }
 
 fn ser_opt_kind<S: serde::Serializer>(k: &Option<SpanKind>, s: S) -> Result<S::Ok, S::Error> {
@@ -665,7 +687,9 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
     let s = String::deserialize(d).map_err(|_| {
         serde::de::Error::custom("a duration is a string with a unit, e.g. \"50ms\" or \"2s\"")
     })?;
-    parse_duration_nanos(&s).map(Some).map_err(serde::de::Error::custom)
+    parse_duration_nanos(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Parses `"50ms"`, `"1.5s"`, `"200us"`, `"2m"`, `"1h"`, `"10ns"` into nanoseconds.
@@ -691,12 +715,16 @@ pub fn parse_duration_nanos(text: &str) -> Result<u64, String> {
     let whole: u64 = if int_part.is_empty() {
         0
     } else {
-        int_part.parse().map_err(|_| format!("bad number in duration \"{text}\""))?
+        int_part
+            .parse()
+            .map_err(|_| format!("bad number in duration \"{text}\""))?
     };
     let mut frac_nanos: u64 = 0;
     let mut place = scale;
     for c in frac_part.chars() {
-        let digit = c.to_digit(10).ok_or_else(|| format!("bad number in duration \"{text}\""))?;
+        let digit = c
+            .to_digit(10)
+            .ok_or_else(|| format!("bad number in duration \"{text}\""))?;
         place /= 10;
         frac_nanos = frac_nanos.saturating_add(u64::from(digit) * place);
     }

@@ -178,7 +178,9 @@ fn first_attr(prep: &Prepared<'_>, span: &crate::model::Span, keys: &[Option<Str
 }
 
 fn has_db(prep: &Prepared<'_>, span: &crate::model::Span) -> bool {
-    attrs_of(prep.set, span, prep.keys.db_keys()).iter().any(Option::is_some)
+    attrs_of(prep.set, span, prep.keys.db_keys())
+        .iter()
+        .any(Option::is_some)
 }
 
 /// Server node of a database client span (§2 naming order).
@@ -236,7 +238,12 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ServiceGraph {
                     *p = true;
                 }
                 let server = db_server(prep, span);
-                let e = b.edge(NodeKey::Id(prep.service_of(span)), server, ConnectionType::Database, prep.is_error(idx));
+                let e = b.edge(
+                    NodeKey::Id(prep.service_of(span)),
+                    server,
+                    ConnectionType::Database,
+                    prep.is_error(idx),
+                );
                 b.client_samples.push((e, span.duration_nanos()));
             }
             SpanKind::Server | SpanKind::Consumer => {
@@ -253,9 +260,18 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ServiceGraph {
                         *slot = true;
                     }
                     let messaging = matches!(p.kind, SpanKind::Producer) || span.kind == SpanKind::Consumer;
-                    let ct = if messaging { ConnectionType::MessagingSystem } else { ConnectionType::None };
+                    let ct = if messaging {
+                        ConnectionType::MessagingSystem
+                    } else {
+                        ConnectionType::None
+                    };
                     let failed = prep.is_error(span.parent) || prep.is_error(idx);
-                    let e = b.edge(NodeKey::Id(prep.service_of(p)), NodeKey::Id(prep.service_of(span)), ct, failed);
+                    let e = b.edge(
+                        NodeKey::Id(prep.service_of(p)),
+                        NodeKey::Id(prep.service_of(span)),
+                        ct,
+                        failed,
+                    );
                     b.client_samples.push((e, p.duration_nanos()));
                     b.server_samples.push((e, span.duration_nanos()));
                 } else if span.kind == SpanKind::Server && span.parent == NO_SPAN && !span.is_orphan() {
@@ -266,7 +282,12 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ServiceGraph {
                     let client = first_attr(prep, span, &[k.peer_service])
                         .or_else(|| first_attr(prep, span, &k.db_keys()))
                         .unwrap_or_else(|| user.clone());
-                    let e = b.edge(client, NodeKey::Id(prep.service_of(span)), ConnectionType::VirtualNode, prep.is_error(idx));
+                    let e = b.edge(
+                        client,
+                        NodeKey::Id(prep.service_of(span)),
+                        ConnectionType::VirtualNode,
+                        prep.is_error(idx),
+                    );
                     b.server_samples.push((e, span.duration_nanos()));
                 } else {
                     unpaired += 1;
@@ -277,7 +298,9 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ServiceGraph {
     }
     // Pass 2: clients and producers left without a server.
     for (i, span) in spans.iter().enumerate() {
-        if !matches!(span.kind, SpanKind::Client | SpanKind::Producer) || paired.get(i).copied().unwrap_or(true) {
+        if !matches!(span.kind, SpanKind::Client | SpanKind::Producer)
+            || paired.get(i).copied().unwrap_or(true)
+        {
             continue;
         }
         let peer = if span.kind == SpanKind::Client {
@@ -333,7 +356,11 @@ fn finish(prep: &Prepared<'_>, b: Builder, unpaired: u64) -> ServiceGraph {
                 texts.get(*server as usize).cloned().unwrap_or_default(),
                 *ct,
             );
-            merged.get(&key).and_then(|f| slot_of_first.get(*f)).copied().unwrap_or(0)
+            merged
+                .get(&key)
+                .and_then(|f| slot_of_first.get(*f))
+                .copied()
+                .unwrap_or(0)
         })
         .collect();
     let mut edges: Vec<GraphEdge> = merged
@@ -396,7 +423,11 @@ fn finish(prep: &Prepared<'_>, b: Builder, unpaired: u64) -> ServiceGraph {
     let mut per_service: Vec<(u64, u64)> = vec![(0, 0); prep.services.len()];
     let mut server_samples: Vec<(u32, u64, bool)> = Vec::new();
     for (i, span) in set.spans().iter().enumerate() {
-        let svc = prep.op_service.get(prep.op_of(i as u32) as usize).copied().unwrap_or(0);
+        let svc = prep
+            .op_service
+            .get(prep.op_of(i as u32) as usize)
+            .copied()
+            .unwrap_or(0);
         let err = prep.is_error(i as u32);
         if let Some(c) = per_service.get_mut(svc as usize) {
             c.0 += 1;
@@ -432,13 +463,21 @@ fn finish(prep: &Prepared<'_>, b: Builder, unpaired: u64) -> ServiceGraph {
         scratch.extend(run.iter().map(|s| s.1));
         let calls = run.len() as u64;
         let errors = run.iter().filter(|s| s.2).count() as u64;
-        let name = prep.services.get(svc as usize).map(|s| prep.svc(*s)).unwrap_or("");
+        let name = prep
+            .services
+            .get(svc as usize)
+            .map(|s| prep.svc(*s))
+            .unwrap_or("");
         if let Some(n) = nodes.get_mut(name) {
             n.server = ServerRed {
                 calls,
                 errors,
                 error_rate: ratio(errors, calls),
-                rate_per_sec: if range_secs > 0.0 { calls as f64 / range_secs } else { 0.0 },
+                rate_per_sec: if range_secs > 0.0 {
+                    calls as f64 / range_secs
+                } else {
+                    0.0
+                },
                 latency: DurationSummary::of_sorted(&scratch),
             };
         }

@@ -168,7 +168,10 @@ mod tests {
         // 1000 values 1..=1000: p95 = 950, p99 = 990.
         let v: Vec<u64> = (1..=1000).collect();
         let s = DurationSummary::of_sorted(&v);
-        assert_eq!((s.p50_nanos, s.p90_nanos, s.p95_nanos, s.p99_nanos), (500, 900, 950, 990));
+        assert_eq!(
+            (s.p50_nanos, s.p90_nanos, s.p95_nanos, s.p99_nanos),
+            (500, 900, 950, 990)
+        );
     }
 
     #[test]

@@ -207,7 +207,8 @@ pub fn critical_path(set: &TraceSet, root: u32) -> Vec<CriticalSegment> {
 }
 
 fn display_duration(span: &Span) -> u64 {
-    span.display_end_unix_nanos().saturating_sub(span.display_start_unix_nanos())
+    span.display_end_unix_nanos()
+        .saturating_sub(span.display_start_unix_nanos())
 }
 
 /// Trace grade and worst critical-path grade from a precomputed critical path.
@@ -242,7 +243,10 @@ pub(crate) fn root_cause(prep: &Prepared<'_>, trace: &Trace) -> Option<u32> {
     let mut best: Option<(u32, u32)> = None;
     for (i, s) in spans.iter().enumerate() {
         let idx = base + i as u32;
-        if prep.is_error(idx) && !has_error_child.get(i).copied().unwrap_or(false) && best.is_none_or(|(d, _)| s.depth > d) {
+        if prep.is_error(idx)
+            && !has_error_child.get(i).copied().unwrap_or(false)
+            && best.is_none_or(|(d, _)| s.depth > d)
+        {
             best = Some((s.depth, idx));
         }
     }
@@ -261,7 +265,11 @@ pub(crate) fn exceptions_of(prep: &Prepared<'_>, span: &Span) -> Vec<ExceptionIn
                 || event_attr(set, e, k.exception_message).is_some()
         })
         .map(|e| {
-            let text = |key| event_attr(set, e, key).map(|v| set.arena.value_text(v)).unwrap_or_default();
+            let text = |key| {
+                event_attr(set, e, key)
+                    .map(|v| set.arena.value_text(v))
+                    .unwrap_or_default()
+            };
             ExceptionInfo {
                 time_unix_nanos: e.time_unix_nanos,
                 exception_type: text(k.exception_type),
@@ -378,7 +386,10 @@ pub(crate) fn analyze(prep: &Prepared<'_>, trace_index: u32, trace: &Trace) -> T
         }
     }
     for r in rows.iter_mut() {
-        if let (Some(avg), Some(self_avg)) = (r.total_nanos.checked_div(r.count), r.self_total_nanos.checked_div(r.count)) {
+        if let (Some(avg), Some(self_avg)) = (
+            r.total_nanos.checked_div(r.count),
+            r.self_total_nanos.checked_div(r.count),
+        ) {
             r.avg_nanos = avg;
             r.self_avg_nanos = self_avg;
         } else {
@@ -397,7 +408,8 @@ pub(crate) fn analyze(prep: &Prepared<'_>, trace_index: u32, trace: &Trace) -> T
             parent,
             child,
             count,
-            same_service: rows.get(parent as usize).map(|r| &r.service) == rows.get(child as usize).map(|r| &r.service),
+            same_service: rows.get(parent as usize).map(|r| &r.service)
+                == rows.get(child as usize).map(|r| &r.service),
         })
         .collect();
     let (grade, worst) = trace_grades(prep, root, &path);
@@ -411,7 +423,11 @@ pub(crate) fn analyze(prep: &Prepared<'_>, trace_index: u32, trace: &Trace) -> T
         root_duration_nanos: root.and_then(|r| set.span(r)).map(display_duration).unwrap_or(0),
         max_depth: trace.max_depth,
         max_fan_out,
-        mean_fan_out: if parents == 0 { 0.0 } else { children_total as f64 / parents as f64 },
+        mean_fan_out: if parents == 0 {
+            0.0
+        } else {
+            children_total as f64 / parents as f64
+        },
         spans: figures,
         critical_path: path
             .iter()

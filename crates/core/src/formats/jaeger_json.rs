@@ -34,8 +34,8 @@
 //!   the span start (`invalid_time`).
 //! - Ids that are neither hex nor base64 (`"span-1"`) are hashed (`opaque_id`, reported once per
 //!   distinct id string per document).
-//! - Trace-level `warnings` go to the diagnostics' document warnings; span-level ones are
-//!   ignored.
+//! - Trace-level `warnings` go to the diagnostics' document warnings (the first 20 per
+//!   document); span-level ones are ignored.
 //!
 //! Not here: deciding whether bytes are Jaeger JSON at all when no format was given (see
 //! `detect`), assembling trees (`model::assemble`).
@@ -59,6 +59,7 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
         scopes: HashMap::new(),
         inline_processes: HashMap::new(),
         opaque_seen: HashSet::new(),
+        warnings_kept: 0,
     };
     for location in bad_elements {
         reader.b.diagnostics.add(
@@ -171,7 +172,12 @@ struct Reader<'b> {
     inline_processes: HashMap<String, u32>,
     /// Opaque id strings already reported (each is reported once per document).
     opaque_seen: HashSet<String>,
+    /// Trace warnings seen so far in this document.
+    warnings_kept: usize,
 }
+
+/// Most trace-level warnings copied into the diagnostics per document.
+const MAX_WARNINGS: usize = 20;
 
 /// What the special tags of a span said.
 #[derive(Default)]
@@ -189,16 +195,24 @@ impl Reader<'_> {
     fn read_trace(&mut self, trace: &Map<String, J>, location: &str) {
         let trace_id_text = trace.get("traceID").and_then(J::as_str).unwrap_or("");
         if let Some(J::Array(warnings)) = trace.get("warnings") {
+            let label = if trace_id_text.is_empty() {
+                "?"
+            } else {
+                trace_id_text
+            };
             for w in warnings.iter().filter_map(J::as_str) {
-                let label = if trace_id_text.is_empty() {
-                    "?"
-                } else {
-                    trace_id_text
-                };
-                self.b
-                    .diagnostics
-                    .warnings
-                    .push(format!("Jaeger trace {label}: {w}"));
+                if self.warnings_kept < MAX_WARNINGS {
+                    self.b
+                        .diagnostics
+                        .warnings
+                        .push(format!("Jaeger trace {label}: {w}"));
+                } else if self.warnings_kept == MAX_WARNINGS {
+                    self.b
+                        .diagnostics
+                        .warnings
+                        .push("more Jaeger trace warnings were left out".to_string());
+                }
+                self.warnings_kept = self.warnings_kept.saturating_add(1);
             }
         }
         let processes = trace.get("processes").and_then(J::as_object);
@@ -1062,6 +1076,18 @@ mod tests {
         assert_eq!(d.count(DiagnosticKind::InvalidTime), 5);
         assert_eq!(d.count(DiagnosticKind::NegativeDuration), 1);
         assert_eq!(d.count(DiagnosticKind::InvalidField), 2);
+    }
+
+    #[test]
+    fn trace_warnings_are_capped() {
+        let warnings: Vec<String> = (0..50).map(|i| format!("\"w{i}\"")).collect();
+        let doc = format!(
+            r#"{{"traceID":"1","spans":[],"warnings":[{}]}}"#,
+            warnings.join(",")
+        );
+        let set = load(&doc);
+        assert_eq!(set.diagnostics.warnings.len(), MAX_WARNINGS + 1);
+        assert_eq!(set.diagnostics.warnings[0], "Jaeger trace 1: w0");
     }
 
     #[test]

@@ -43,7 +43,9 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
         return Err("the input is empty".to_string());
     }
     let mark = Mark::take(builder);
-    let whole_error = match parse_document(trimmed, builder, None) {
+    // Shared by every document of this input: interned ids stay valid across a rollback.
+    let mut cache = InternCache::new();
+    let whole_error = match parse_document(trimmed, builder, None, &mut cache) {
         Ok(true) => return Ok(()),
         Ok(false) => {
             mark.restore(builder);
@@ -57,7 +59,10 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
             e
         }
     };
-    let line_count = trimmed.split(|&b| b == b'\n').filter(|l| !trim_ascii(l).is_empty()).count();
+    let line_count = trimmed
+        .split(|&b| b == b'\n')
+        .filter(|l| !trim_ascii(l).is_empty())
+        .count();
     if line_count < 2 {
         return Err(format!("not valid JSON: {whole_error}"));
     }
@@ -69,7 +74,7 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
             continue;
         }
         let line_mark = Mark::take(builder);
-        let reason = match parse_document(line, builder, Some(n + 1)) {
+        let reason = match parse_document(line, builder, Some(n + 1), &mut cache) {
             Ok(true) => {
                 any = true;
                 continue;
@@ -90,13 +95,18 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
         Ok(())
     } else {
         mark.restore(builder);
-        Err(format!("not valid JSON ({whole_error}), and no line is an OTLP trace document"))
+        Err(format!(
+            "not valid JSON ({whole_error}), and no line is an OTLP trace document"
+        ))
     }
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     b.get(start..end).unwrap_or(&[])
 }
 
@@ -142,9 +152,14 @@ impl Mark {
 }
 
 /// Parses one JSON value. `Ok(false)`: valid JSON but not a trace document.
-fn parse_document(bytes: &[u8], builder: &mut TraceSetBuilder, line: Option<usize>) -> Result<bool, String> {
+fn parse_document(
+    bytes: &[u8],
+    builder: &mut TraceSetBuilder,
+    line: Option<usize>,
+    cache: &mut InternCache,
+) -> Result<bool, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut ctx = Ctx::new(builder, line);
+    let mut ctx = Ctx::new(builder, line, cache);
     let found = DocSeed {
         ctx: &mut ctx,
         top: true,
@@ -185,7 +200,40 @@ struct Ctx<'b> {
     bytes: Vec<u8>,
     pending: Vec<Pending>,
     /// Direct-mapped cache in front of the interner: `(tag, id)` per slot.
-    intern_cache: Vec<(u64, StrId)>,
+    intern_cache: &'b mut InternCache,
+}
+
+/// A direct-mapped cache in front of the interner: repeated keys and values (the bulk of a
+/// trace file) skip the interner's byte-wise hashing. Shared with the protobuf reader.
+pub(crate) struct InternCache {
+    slots: Vec<(u64, StrId)>,
+}
+
+impl InternCache {
+    pub(crate) fn new() -> Self {
+        InternCache {
+            slots: vec![(0, StrId::EMPTY); INTERN_CACHE_SLOTS],
+        }
+    }
+
+    /// Interns `s` into `arena`, through the cache.
+    pub(crate) fn intern(&mut self, arena: &mut crate::model::Arena, s: &str) -> StrId {
+        if s.is_empty() {
+            return StrId::EMPTY;
+        }
+        let tag = quick_tag(s.as_bytes());
+        let slot = (tag as usize) & (INTERN_CACHE_SLOTS - 1);
+        if let Some(&(t, id)) = self.slots.get(slot) {
+            if t == tag && !id.is_empty() && arena.str(id) == s {
+                return id;
+            }
+        }
+        let id = arena.intern(s);
+        if let Some(entry) = self.slots.get_mut(slot) {
+            *entry = (tag, id);
+        }
+        id
+    }
 }
 
 /// Slots of the intern cache (a power of two).
@@ -210,7 +258,7 @@ fn quick_tag(s: &[u8]) -> u64 {
 }
 
 impl<'b> Ctx<'b> {
-    fn new(b: &'b mut TraceSetBuilder, line: Option<usize>) -> Self {
+    fn new(b: &'b mut TraceSetBuilder, line: Option<usize>, intern_cache: &'b mut InternCache) -> Self {
         Ctx {
             b,
             path: Path {
@@ -225,7 +273,7 @@ impl<'b> Ctx<'b> {
             links: Vec::new(),
             bytes: Vec::new(),
             pending: Vec::new(),
-            intern_cache: vec![(0, StrId::EMPTY); INTERN_CACHE_SLOTS],
+            intern_cache,
         }
     }
 
@@ -269,23 +317,8 @@ impl<'b> Ctx<'b> {
         }
     }
 
-    /// Interns through the cache: repeated keys and values skip the interner's hashing.
     fn intern(&mut self, s: &str) -> StrId {
-        if s.is_empty() {
-            return StrId::EMPTY;
-        }
-        let tag = quick_tag(s.as_bytes());
-        let slot = (tag as usize) & (INTERN_CACHE_SLOTS - 1);
-        if let Some(&(t, id)) = self.intern_cache.get(slot) {
-            if t == tag && !id.is_empty() && self.b.arena.str(id) == s {
-                return id;
-            }
-        }
-        let id = self.b.arena.intern(s);
-        if let Some(entry) = self.intern_cache.get_mut(slot) {
-            *entry = (tag, id);
-        }
-        id
+        self.intern_cache.intern(&mut self.b.arena, s)
     }
 }
 
@@ -391,7 +424,11 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
                 Ok(Scalar::Bool(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(if v >= 0 { Scalar::U64(v as u64) } else { Scalar::I64(v) })
+                Ok(if v >= 0 {
+                    Scalar::U64(v as u64)
+                } else {
+                    Scalar::I64(v)
+                })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
                 Ok(Scalar::U64(v))
@@ -563,7 +600,13 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
             if found {
                 any = true;
             } else {
-                let location = format!("{}[{index}]", self.ctx.path.line.map_or(String::new(), |l| format!("line {l}: ")));
+                let location = format!(
+                    "{}[{index}]",
+                    self.ctx
+                        .path
+                        .line
+                        .map_or(String::new(), |l| format!("line {l}: "))
+                );
                 self.ctx.b.diagnostics.add(
                     DiagnosticKind::InvalidDocument,
                     location,
@@ -585,7 +628,11 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
                 "resourceSpans" | "batches" => {
-                    self.ctx.path.rs_key = if key == "batches" { "batches" } else { "resourceSpans" };
+                    self.ctx.path.rs_key = if key == "batches" {
+                        "batches"
+                    } else {
+                        "resourceSpans"
+                    };
                     let shape = map.next_value_seed(RsListSeed { ctx: self.ctx })?;
                     found |= shape == Shape::Ok;
                 }
@@ -625,10 +672,13 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                 };
                 self.ctx.b.diagnostics.warnings.push(text.clone());
                 let location = format!("{}status", self.ctx.prefix());
-                self.ctx
-                    .b
-                    .diagnostics
-                    .add(DiagnosticKind::PartialTrace, location, None, Some("status"), format!("{status}: {text}"));
+                self.ctx.b.diagnostics.add(
+                    DiagnosticKind::PartialTrace,
+                    location,
+                    None,
+                    Some("status"),
+                    format!("{status}: {text}"),
+                );
             }
         }
         Ok(found)
@@ -798,7 +848,11 @@ fn count_field(ctx: &mut Ctx, v: Scalar, field: &'static str) -> u32 {
     }
     match v.to_i64() {
         Ok(n) if n < 0 => {
-            ctx.pend(DiagnosticKind::InvalidField, field, format!("{field} is negative ({n}); taken as 0"));
+            ctx.pend(
+                DiagnosticKind::InvalidField,
+                field,
+                format!("{field} is negative ({n}); taken as 0"),
+            );
             0
         }
         Ok(n) => u32::try_from(n).unwrap_or_else(|_| {
@@ -810,7 +864,11 @@ fn count_field(ctx: &mut Ctx, v: Scalar, field: &'static str) -> u32 {
             u32::MAX
         }),
         Err(why) => {
-            ctx.pend(DiagnosticKind::InvalidField, field, format!("{field}: {why}; taken as 0"));
+            ctx.pend(
+                DiagnosticKind::InvalidField,
+                field,
+                format!("{field}: {why}; taken as 0"),
+            );
             0
         }
     }
@@ -835,13 +893,17 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
         let mut r = Resource::default();
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "attributes" => r.attrs = {
-                    let r = map.next_value_seed(AttrListSeed { ctx, field: "attributes" })?;
-                    list(ctx, r, "attributes")
-                },
+                "attributes" => {
+                    r.attrs = {
+                        let r = map.next_value_seed(AttrListSeed {
+                            ctx,
+                            field: "attributes",
+                        })?;
+                        list(ctx, r, "attributes")
+                    }
+                }
                 "droppedAttributesCount" => {
-                    r.dropped_attributes_count =
-                        count_field(ctx, map.next_value()?, "droppedAttributesCount")
+                    r.dropped_attributes_count = count_field(ctx, map.next_value()?, "droppedAttributesCount")
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -987,13 +1049,17 @@ impl<'de> Visitor<'de> for ScopeSeed<'_, '_> {
             match key.as_ref() {
                 "name" => s.name = string_field(ctx, map.next_value()?, "scope.name"),
                 "version" => s.version = string_field(ctx, map.next_value()?, "scope.version"),
-                "attributes" => s.attrs = {
-                    let r = map.next_value_seed(AttrListSeed { ctx, field: "attributes" })?;
-                    list(ctx, r, "attributes")
-                },
+                "attributes" => {
+                    s.attrs = {
+                        let r = map.next_value_seed(AttrListSeed {
+                            ctx,
+                            field: "attributes",
+                        })?;
+                        list(ctx, r, "attributes")
+                    }
+                }
                 "droppedAttributesCount" => {
-                    s.dropped_attributes_count =
-                        count_field(ctx, map.next_value()?, "droppedAttributesCount")
+                    s.dropped_attributes_count = count_field(ctx, map.next_value()?, "droppedAttributesCount")
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -1058,7 +1124,10 @@ where
                     ctx.pend(
                         DiagnosticKind::OpaqueId,
                         field,
-                        format!("{field} {:?} is neither hex nor base64; hashed to stable bytes", truncate(s, 40)),
+                        format!(
+                            "{field} {:?} is neither hex nor base64; hashed to stable bytes",
+                            truncate(s, 40)
+                        ),
                     );
                 }
                 Some(id)
@@ -1110,10 +1179,15 @@ impl<'de> Visitor<'de> for SpanSeed<'_, '_> {
                 "kind" => span.kind = kind_field(ctx, map.next_value()?),
                 "startTimeUnixNano" => start = Some(map.next_value()?),
                 "endTimeUnixNano" => end = Some(map.next_value()?),
-                "attributes" => span.attrs = {
-                    let r = map.next_value_seed(AttrListSeed { ctx, field: "attributes" })?;
-                    list(ctx, r, "attributes")
-                },
+                "attributes" => {
+                    span.attrs = {
+                        let r = map.next_value_seed(AttrListSeed {
+                            ctx,
+                            field: "attributes",
+                        })?;
+                        list(ctx, r, "attributes")
+                    }
+                }
                 "droppedAttributesCount" => {
                     span.dropped_attributes_count =
                         count_field(ctx, map.next_value()?, "droppedAttributesCount")
@@ -1151,7 +1225,9 @@ impl<'de> Visitor<'de> for SpanSeed<'_, '_> {
 fn kind_field(ctx: &mut Ctx, v: Scalar) -> SpanKind {
     let kind = match &v {
         Scalar::Null => return SpanKind::Unspecified,
-        Scalar::Str(s) => SpanKind::from_name(s).or_else(|| s.parse::<i64>().ok().and_then(SpanKind::from_i64)),
+        Scalar::Str(s) => {
+            SpanKind::from_name(s).or_else(|| s.parse::<i64>().ok().and_then(SpanKind::from_i64))
+        }
         other => other.to_i64().ok().and_then(SpanKind::from_i64),
     };
     kind.unwrap_or_else(|| {
@@ -1190,14 +1266,15 @@ fn finish_span(
     start: Option<Scalar>,
     end: Option<Scalar>,
 ) {
-    let location = ctx.span_location();
-    let sid_text: Option<String> = match &span_id {
+    // Location and id text are built only when something is reported.
+    let sid_of = |v: &Option<Scalar>| match v {
         Some(Scalar::Str(s)) => Some(truncate(s, 64).to_string()),
         _ => None,
     };
-    let sid = sid_text.as_deref();
     let tid = parse_id(ctx, trace_id.as_ref(), "traceId", TraceId::parse_any);
     let Some(tid) = tid else {
+        let (location, sid_text) = (ctx.span_location(), sid_of(&span_id));
+        let sid = sid_text.as_deref();
         ctx.flush(&location, sid);
         ctx.b.diagnostics.add(
             DiagnosticKind::MissingTraceId,
@@ -1210,6 +1287,8 @@ fn finish_span(
         return;
     };
     let Some(spid) = parse_id(ctx, span_id.as_ref(), "spanId", SpanId::parse_any) else {
+        let (location, sid_text) = (ctx.span_location(), sid_of(&span_id));
+        let sid = sid_text.as_deref();
         ctx.flush(&location, sid);
         ctx.b.diagnostics.add(
             DiagnosticKind::MissingSpanId,
@@ -1229,7 +1308,8 @@ fn finish_span(
     }
     span.trace_id = tid;
     span.span_id = spid;
-    span.parent_span_id = parse_id(ctx, parent.as_ref(), "parentSpanId", SpanId::parse_any).filter(|p| !p.is_zero());
+    span.parent_span_id =
+        parse_id(ctx, parent.as_ref(), "parentSpanId", SpanId::parse_any).filter(|p| !p.is_zero());
     let start = match start.as_ref().map(Scalar::to_u64) {
         Some(Ok(t)) => t,
         other => {
@@ -1237,6 +1317,8 @@ fn finish_span(
                 Some(Err(why)) => why,
                 _ => "missing".to_string(),
             };
+            let (location, sid_text) = (ctx.span_location(), sid_of(&span_id));
+            let sid = sid_text.as_deref();
             ctx.flush(&location, sid);
             ctx.b.diagnostics.add(
                 DiagnosticKind::InvalidTime,
@@ -1256,6 +1338,8 @@ fn finish_span(
                 Some(Err(why)) => why,
                 _ => "missing".to_string(),
             };
+            let (location, sid_text) = (ctx.span_location(), sid_of(&span_id));
+            let sid = sid_text.as_deref();
             ctx.flush(&location, sid);
             ctx.b.diagnostics.add(
                 DiagnosticKind::InvalidTime,
@@ -1277,7 +1361,10 @@ fn finish_span(
     }
     span.start_unix_nanos = start;
     span.end_unix_nanos = end;
-    ctx.flush(&location, sid);
+    if !ctx.pending.is_empty() {
+        let (location, sid_text) = (ctx.span_location(), sid_of(&span_id));
+        ctx.flush(&location, sid_text.as_deref());
+    }
     ctx.b.push_span(span);
 }
 
@@ -1393,10 +1480,15 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_> {
             match key.as_ref() {
                 "timeUnixNano" => time = Some(map.next_value()?),
                 "name" => e.name = string_field(ctx, map.next_value()?, "events.name"),
-                "attributes" => e.attrs = {
-                    let r = map.next_value_seed(AttrListSeed { ctx, field: "events.attributes" })?;
-                    list(ctx, r, "events.attributes")
-                },
+                "attributes" => {
+                    e.attrs = {
+                        let r = map.next_value_seed(AttrListSeed {
+                            ctx,
+                            field: "events.attributes",
+                        })?;
+                        list(ctx, r, "events.attributes")
+                    }
+                }
                 "droppedAttributesCount" => {
                     e.dropped_attributes_count =
                         count_field(ctx, map.next_value()?, "events.droppedAttributesCount")
@@ -1479,10 +1571,15 @@ impl<'de> Visitor<'de> for LinkSeed<'_, '_> {
                 "traceId" => trace_id = Some(map.next_value()?),
                 "spanId" => span_id = Some(map.next_value()?),
                 "traceState" => l.trace_state = string_field(ctx, map.next_value()?, "links.traceState"),
-                "attributes" => l.attrs = {
-                    let r = map.next_value_seed(AttrListSeed { ctx, field: "links.attributes" })?;
-                    list(ctx, r, "links.attributes")
-                },
+                "attributes" => {
+                    l.attrs = {
+                        let r = map.next_value_seed(AttrListSeed {
+                            ctx,
+                            field: "links.attributes",
+                        })?;
+                        list(ctx, r, "links.attributes")
+                    }
+                }
                 "droppedAttributesCount" => {
                     l.dropped_attributes_count =
                         count_field(ctx, map.next_value()?, "links.droppedAttributesCount")
@@ -1538,7 +1635,11 @@ impl<'de> Visitor<'de> for AttrListSeed<'_, '_> {
         while let Some(kv) = seq.next_element_seed(KeyValueSeed { ctx })? {
             match kv {
                 Ok(kv) => ctx.kv_stack.push(kv),
-                Err(why) => ctx.pend(DiagnosticKind::InvalidAttribute, field, format!("{why}; attribute dropped")),
+                Err(why) => ctx.pend(
+                    DiagnosticKind::InvalidAttribute,
+                    field,
+                    format!("{why}; attribute dropped"),
+                ),
             }
         }
         let range = ctx.b.arena.push_kvs(ctx.kv_stack.get(base..).unwrap_or(&[]));
@@ -1579,7 +1680,9 @@ impl<'de> Visitor<'de> for KeyValueSeed<'_, '_> {
             }
         }
         let Some(key) = key_id else {
-            return Ok(Err(key_text.unwrap_or_else(|| "attribute without a key".to_string())));
+            return Ok(Err(
+                key_text.unwrap_or_else(|| "attribute without a key".to_string())
+            ));
         };
         Ok(match value {
             Ok(value) => Ok(KeyValue { key, value }),
@@ -1635,12 +1738,10 @@ impl<'de> Visitor<'de> for AnyValueSeed<'_, '_> {
                 "bytesValue" => match map.next_value::<Scalar>()? {
                     Scalar::Str(s) => {
                         ctx.bytes.clear();
-                        let decoded = B64
-                            .decode_vec(s.as_bytes(), &mut ctx.bytes)
-                            .or_else(|_| {
-                                ctx.bytes.clear();
-                                B64_URL.decode_vec(s.as_bytes(), &mut ctx.bytes)
-                            });
+                        let decoded = B64.decode_vec(s.as_bytes(), &mut ctx.bytes).or_else(|_| {
+                            ctx.bytes.clear();
+                            B64_URL.decode_vec(s.as_bytes(), &mut ctx.bytes)
+                        });
                         match decoded {
                             Ok(()) => Ok(Value::Bytes(ctx.b.arena.push_bytes(&ctx.bytes))),
                             Err(_) => Err("bytesValue is not base64".to_string()),
@@ -1758,7 +1859,10 @@ impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
             })
         } else {
             let base = ctx.value_stack.len();
-            while let Some(v) = seq.next_element_seed(AnyValueSeed { ctx, depth: self.depth })? {
+            while let Some(v) = seq.next_element_seed(AnyValueSeed {
+                ctx,
+                depth: self.depth,
+            })? {
                 match v {
                     Ok(v) => ctx.value_stack.push(v),
                     Err(why) => {
@@ -1766,7 +1870,10 @@ impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
                     }
                 }
             }
-            let range = ctx.b.arena.push_values(ctx.value_stack.get(base..).unwrap_or(&[]));
+            let range = ctx
+                .b
+                .arena
+                .push_values(ctx.value_stack.get(base..).unwrap_or(&[]));
             ctx.value_stack.truncate(base);
             Ok(match error {
                 Some(why) => Err(format!("arrayValue element: {why}")),

@@ -9,10 +9,11 @@
 
 pub mod wire;
 
+use super::otlp_json::InternCache;
 use crate::diagnostics::DiagnosticKind;
 use crate::model::{
-    Event, IdEncoding, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, StatusCode, TraceId,
-    TraceSetBuilder, Value,
+    Event, IdEncoding, KeyValue, Link, Range32, Resource, Scope, Span, SpanId, SpanKind, StatusCode, StrId,
+    TraceId, TraceSetBuilder, Value,
 };
 use prost::Message;
 
@@ -22,7 +23,12 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
         return Err("empty input".to_string());
     }
     let data = decode(bytes)?;
-    let mut conv = Converter { b: builder };
+    let mut conv = Converter {
+        b: builder,
+        cache: InternCache::new(),
+        pending: Vec::new(),
+        kv_stack: Vec::new(),
+    };
     if let Some((status, message)) = data.partial {
         let text = if message.is_empty() {
             format!("Tempo returned a partial trace (status {status})")
@@ -110,14 +116,19 @@ fn decode(bytes: &[u8]) -> Result<Decoded, String> {
             resource_spans: d.resource_spans,
             partial: None,
         }),
-        Ok(_) => Err("protobuf decodes to no plausible span (no 16-byte trace id with an 8-byte span id)"
-            .to_string()),
+        Ok(_) => Err(
+            "protobuf decodes to no plausible span (no 16-byte trace id with an 8-byte span id)".to_string(),
+        ),
         Err(e) => Err(format!("not a protobuf TracesData: {e}")),
     }
 }
 
 struct Converter<'b> {
     b: &'b mut TraceSetBuilder,
+    cache: InternCache,
+    /// Diagnostics of the object being converted, waiting for its location.
+    pending: Vec<(DiagnosticKind, &'static str, String)>,
+    kv_stack: Vec<KeyValue>,
 }
 
 fn id_bytes<const N: usize>(bytes: &[u8]) -> Option<([u8; N], IdEncoding)> {
@@ -140,26 +151,29 @@ fn id_bytes<const N: usize>(bytes: &[u8]) -> Option<([u8; N], IdEncoding)> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 impl Converter<'_> {
     fn resource_spans(&mut self, ri: usize, rs: &wire::ResourceSpans) {
-        let loc = format!("resourceSpans[{ri}].resource");
-        let (attrs, service_name) = match &rs.resource {
-            Some(r) => {
-                let attrs = self.attrs(&r.attributes, &loc, None);
-                let service = self.b.arena.find_attr(attrs, "service.name");
-                let service_name = match service {
-                    Some(Value::Str(s)) => s,
-                    _ => crate::model::StrId::EMPTY,
-                };
-                (Some((attrs, r.dropped_attributes_count)), service_name)
-            }
-            None => (None, crate::model::StrId::EMPTY),
+        let (attrs, dropped) = match &rs.resource {
+            Some(r) => (
+                self.attrs(&r.attributes, "resource.attributes"),
+                r.dropped_attributes_count,
+            ),
+            None => (Range32::EMPTY, 0),
         };
-        let (attrs, dropped) = attrs.unwrap_or((crate::model::Range32::EMPTY, 0));
-        let schema_url = self.b.arena.intern(&rs.schema_url);
+        self.flush(|| format!("resourceSpans[{ri}].resource"), None);
+        let service_name = match self.b.arena.find_attr(attrs, "service.name") {
+            Some(Value::Str(s)) => s,
+            _ => StrId::EMPTY,
+        };
+        let schema_url = self.intern(&rs.schema_url);
         let resource = self.b.arena.push_resource(Resource {
             service_name,
             attrs,
@@ -168,25 +182,20 @@ impl Converter<'_> {
         });
         for (si, ss) in rs.scope_spans.iter().enumerate() {
             let loc = format!("resourceSpans[{ri}].scopeSpans[{si}]");
-            let scope = match &ss.scope {
-                Some(s) => {
-                    let attrs = self.attrs(&s.attributes, &loc, None);
-                    Scope {
-                        name: self.b.arena.intern(&s.name),
-                        version: self.b.arena.intern(&s.version),
-                        attrs,
-                        dropped_attributes_count: s.dropped_attributes_count,
-                        schema_url: self.b.arena.intern(&ss.schema_url),
-                    }
-                }
-                None => Scope {
-                    schema_url: self.b.arena.intern(&ss.schema_url),
-                    ..Scope::default()
-                },
+            let mut scope = Scope {
+                schema_url: self.intern(&ss.schema_url),
+                ..Scope::default()
             };
+            if let Some(s) = &ss.scope {
+                scope.attrs = self.attrs(&s.attributes, "scope.attributes");
+                scope.name = self.intern(&s.name);
+                scope.version = self.intern(&s.version);
+                scope.dropped_attributes_count = s.dropped_attributes_count;
+                self.flush(|| format!("{loc}.scope"), None);
+            }
             let scope = self.b.arena.push_scope(scope);
             for (pi, span) in ss.spans.iter().enumerate() {
-                self.span(&format!("{loc}.spans[{pi}]"), span, resource, scope);
+                self.span(&loc, pi, span, resource, scope);
             }
         }
         for (si, ils) in rs.instrumentation_library_spans.iter().enumerate() {
@@ -197,116 +206,122 @@ impl Converter<'_> {
                 .map(|l| (l.name.as_str(), l.version.as_str()))
                 .unwrap_or(("", ""));
             let scope = Scope {
-                name: self.b.arena.intern(name),
-                version: self.b.arena.intern(version),
-                schema_url: self.b.arena.intern(&ils.schema_url),
+                name: self.intern(name),
+                version: self.intern(version),
+                schema_url: self.intern(&ils.schema_url),
                 ..Scope::default()
             };
             let scope = self.b.arena.push_scope(scope);
             for (pi, span) in ils.spans.iter().enumerate() {
-                self.span(&format!("{loc}.spans[{pi}]"), span, resource, scope);
+                self.span(&loc, pi, span, resource, scope);
             }
         }
     }
 
-    fn span(&mut self, loc: &str, s: &wire::Span, resource: u32, scope: u32) {
-        let d = &mut self.b.diagnostics;
-        let sid_text = hex(&s.span_id);
+    /// Reports every pending diagnostic at `location` (built only when there is one).
+    fn flush(&mut self, location: impl FnOnce() -> String, span_id: Option<&[u8]>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let location = location();
+        let sid = span_id.map(hex);
+        for (kind, field, message) in self.pending.drain(..) {
+            self.b
+                .diagnostics
+                .add(kind, location.as_str(), sid.as_deref(), Some(field), message);
+        }
+    }
+
+    fn pend(&mut self, kind: DiagnosticKind, field: &'static str, message: impl Into<String>) {
+        self.pending.push((kind, field, message.into()));
+    }
+
+    fn intern(&mut self, s: &str) -> StrId {
+        self.cache.intern(&mut self.b.arena, s)
+    }
+
+    fn span(&mut self, scope_loc: &str, pi: usize, s: &wire::Span, resource: u32, scope: u32) {
+        let location = || format!("{scope_loc}.spans[{pi}]");
         let Some((trace_id, _)) = id_bytes::<16>(&s.trace_id) else {
-            let (kind, msg) = if s.trace_id.is_empty() {
-                (DiagnosticKind::MissingTraceId, "span has no trace id".to_string())
+            let msg = if s.trace_id.is_empty() {
+                "span has no trace id; skipped".to_string()
             } else {
-                (
-                    DiagnosticKind::MissingTraceId,
-                    format!("trace id has {} bytes, expected 16", s.trace_id.len()),
+                format!(
+                    "trace id has {} bytes, expected 16; span skipped",
+                    s.trace_id.len()
                 )
             };
-            d.add(kind, loc, Some(&sid_text), Some("traceId"), msg);
-            d.spans_skipped += 1;
+            self.pend(DiagnosticKind::MissingTraceId, "traceId", msg);
+            self.flush(location, Some(&s.span_id));
+            self.b.diagnostics.spans_skipped += 1;
             return;
         };
         let Some((span_id, _)) = id_bytes::<8>(&s.span_id) else {
             let msg = if s.span_id.is_empty() {
-                "span has no span id".to_string()
+                "span has no span id; skipped".to_string()
             } else {
-                format!("span id has {} bytes, expected 8", s.span_id.len())
+                format!("span id has {} bytes, expected 8; span skipped", s.span_id.len())
             };
-            d.add(DiagnosticKind::MissingSpanId, loc, Some(&sid_text), Some("spanId"), msg);
-            d.spans_skipped += 1;
+            self.pend(DiagnosticKind::MissingSpanId, "spanId", msg);
+            self.flush(location, Some(&s.span_id));
+            self.b.diagnostics.spans_skipped += 1;
             return;
         };
         let trace_id = TraceId(trace_id);
         let span_id = SpanId(span_id);
         if trace_id.is_zero() {
-            d.add(DiagnosticKind::ZeroId, loc, Some(&sid_text), Some("traceId"), "all-zero trace id");
+            self.pend(DiagnosticKind::ZeroId, "traceId", "all-zero trace id kept as is");
         }
         if span_id.is_zero() {
-            d.add(DiagnosticKind::ZeroId, loc, Some(&sid_text), Some("spanId"), "all-zero span id");
+            self.pend(DiagnosticKind::ZeroId, "spanId", "all-zero span id kept as is");
         }
         let parent_span_id = match id_bytes::<8>(&s.parent_span_id) {
             Some((p, _)) if p != [0u8; 8] => Some(SpanId(p)),
             Some(_) => None,
             None => {
                 if !s.parent_span_id.is_empty() {
-                    d.add(
-                        DiagnosticKind::InvalidField,
-                        loc,
-                        Some(&sid_text),
-                        Some("parentSpanId"),
-                        format!("parent span id has {} bytes; ignored", s.parent_span_id.len()),
-                    );
+                    let msg = format!("parent span id has {} bytes; ignored", s.parent_span_id.len());
+                    self.pend(DiagnosticKind::InvalidField, "parentSpanId", msg);
                 }
                 None
             }
         };
-        let kind = match SpanKind::from_i64(i64::from(s.kind)) {
-            Some(k) => k,
-            None => {
-                d.add(
-                    DiagnosticKind::InvalidField,
-                    loc,
-                    Some(&sid_text),
-                    Some("kind"),
-                    format!("unknown span kind {}", s.kind),
-                );
-                SpanKind::Unspecified
-            }
-        };
+        let kind = SpanKind::from_i64(i64::from(s.kind)).unwrap_or_else(|| {
+            self.pend(
+                DiagnosticKind::InvalidField,
+                "kind",
+                format!("unknown span kind {}; taken as unspecified", s.kind),
+            );
+            SpanKind::Unspecified
+        });
         let (status_code, status_message) = match &s.status {
             Some(st) => {
-                let code = match StatusCode::from_i64(i64::from(st.code)) {
-                    Some(c) => c,
-                    None => {
-                        d.add(
-                            DiagnosticKind::InvalidField,
-                            loc,
-                            Some(&sid_text),
-                            Some("status.code"),
-                            format!("unknown status code {}", st.code),
-                        );
-                        StatusCode::Unset
-                    }
-                };
+                let code = StatusCode::from_i64(i64::from(st.code)).unwrap_or_else(|| {
+                    self.pend(
+                        DiagnosticKind::InvalidField,
+                        "status.code",
+                        format!("unknown status code {}; taken as unset", st.code),
+                    );
+                    StatusCode::Unset
+                });
                 (code, st.message.as_str())
             }
             None => (StatusCode::Unset, ""),
         };
         if s.end_time_unix_nano < s.start_time_unix_nano {
-            d.add(
+            self.pend(
                 DiagnosticKind::NegativeDuration,
-                loc,
-                Some(&sid_text),
-                Some("endTimeUnixNano"),
+                "endTimeUnixNano",
                 "end before start; duration taken as 0",
             );
         }
-        let attrs = self.attrs(&s.attributes, loc, Some(&sid_text));
+        let attrs = self.attrs(&s.attributes, "attributes");
         let mut events = Vec::with_capacity(s.events.len());
         for e in &s.events {
-            let attrs = self.attrs(&e.attributes, loc, Some(&sid_text));
+            let attrs = self.attrs(&e.attributes, "events.attributes");
             events.push(Event {
                 time_unix_nanos: e.time_unix_nano,
-                name: self.b.arena.intern(&e.name),
+                name: self.intern(&e.name),
                 attrs,
                 dropped_attributes_count: e.dropped_attributes_count,
             });
@@ -315,34 +330,36 @@ impl Converter<'_> {
         for l in &s.links {
             let (Some((t, _)), Some((sp, _))) = (id_bytes::<16>(&l.trace_id), id_bytes::<8>(&l.span_id))
             else {
-                self.b.diagnostics.add(
+                self.pend(
                     DiagnosticKind::InvalidField,
-                    loc,
-                    Some(&sid_text),
-                    Some("links"),
+                    "links",
                     "link without a valid trace id and span id; dropped",
                 );
                 continue;
             };
-            let attrs = self.attrs(&l.attributes, loc, Some(&sid_text));
+            let attrs = self.attrs(&l.attributes, "links.attributes");
             links.push(Link {
                 trace_id: TraceId(t),
                 span_id: SpanId(sp),
-                trace_state: self.b.arena.intern(&l.trace_state),
+                trace_state: self.intern(&l.trace_state),
                 attrs,
                 dropped_attributes_count: l.dropped_attributes_count,
                 flags: l.flags,
             });
         }
+        let name = self.intern(&s.name);
+        let status_message = self.intern(status_message);
+        let trace_state = self.intern(&s.trace_state);
+        self.flush(location, Some(&s.span_id));
         let arena = &mut self.b.arena;
         let span = Span {
             trace_id,
             span_id,
             parent_span_id,
-            name: arena.intern(&s.name),
+            name,
             kind,
             status_code,
-            status_message: arena.intern(status_message),
+            status_message,
             start_unix_nanos: s.start_time_unix_nano,
             end_unix_nanos: s.end_time_unix_nano,
             attrs,
@@ -350,7 +367,7 @@ impl Converter<'_> {
             links: arena.push_links(&links),
             resource,
             scope,
-            trace_state: arena.intern(&s.trace_state),
+            trace_state,
             flags: s.flags,
             dropped_attributes_count: s.dropped_attributes_count,
             dropped_events_count: s.dropped_events_count,
@@ -360,26 +377,24 @@ impl Converter<'_> {
         self.b.push_span(span);
     }
 
-    fn attrs(&mut self, kvs: &[wire::KeyValue], loc: &str, span_id: Option<&str>) -> crate::model::Range32 {
-        let mut out = Vec::with_capacity(kvs.len());
+    fn attrs(&mut self, kvs: &[wire::KeyValue], field: &'static str) -> Range32 {
+        let base = self.kv_stack.len();
         for kv in kvs {
             if kv.key.is_empty() {
-                self.b.diagnostics.add(
+                self.pend(
                     DiagnosticKind::InvalidAttribute,
-                    loc,
-                    span_id,
-                    Some("attributes"),
+                    field,
                     "attribute without a key; dropped",
                 );
                 continue;
             }
             let value = self.value(kv.value.as_ref(), 0);
-            out.push(KeyValue {
-                key: self.b.arena.intern(&kv.key),
-                value,
-            });
+            let key = self.intern(&kv.key);
+            self.kv_stack.push(KeyValue { key, value });
         }
-        self.b.arena.push_kvs(&out)
+        let range = self.b.arena.push_kvs(self.kv_stack.get(base..).unwrap_or(&[]));
+        self.kv_stack.truncate(base);
+        range
     }
 
     fn value(&mut self, v: Option<&wire::AnyValue>, depth: u32) -> Value {
@@ -388,7 +403,7 @@ impl Converter<'_> {
             return Value::Empty;
         };
         match kind {
-            K::StringValue(s) => Value::Str(self.b.arena.intern(s)),
+            K::StringValue(s) => Value::Str(self.intern(s)),
             K::BoolValue(b) => Value::Bool(*b),
             K::IntValue(i) => Value::Int(*i),
             K::DoubleValue(d) => Value::Double(*d),
@@ -404,15 +419,15 @@ impl Converter<'_> {
                 if depth > 64 {
                     return Value::Empty;
                 }
-                let mut kvs = Vec::with_capacity(l.values.len());
+                let base = self.kv_stack.len();
                 for kv in &l.values {
                     let value = self.value(kv.value.as_ref(), depth + 1);
-                    kvs.push(KeyValue {
-                        key: self.b.arena.intern(&kv.key),
-                        value,
-                    });
+                    let key = self.intern(&kv.key);
+                    self.kv_stack.push(KeyValue { key, value });
                 }
-                Value::KvList(self.b.arena.push_kvs(&kvs))
+                let range = self.b.arena.push_kvs(self.kv_stack.get(base..).unwrap_or(&[]));
+                self.kv_stack.truncate(base);
+                Value::KvList(range)
             }
         }
     }

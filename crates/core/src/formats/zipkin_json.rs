@@ -26,8 +26,9 @@
 //!   from the attributes because the status carries them.
 //! - `annotations` become events (name = `value`, time = `timestamp`), in file order.
 //! - `debug: true` becomes the attribute `zipkin.debug` = true.
-//! - Times are microseconds × 1000 with checked integer math. Both are optional in Zipkin; a
-//!   missing (or unreadable) one is repaired and reported (`missing_time`):
+//! - Times are microseconds × 1000 with checked integer math. Both are optional in Zipkin (and
+//!   a zero timestamp means unset, as in Zipkin); a missing (or unreadable) one is repaired and
+//!   reported (`missing_time`):
 //!   - timestamp: the earliest annotation; else the earliest other half with the same id and
 //!     local service, then with the same id; else the earliest child; else the parent; else the
 //!     earliest timestamp of the trace; else 0;
@@ -207,7 +208,8 @@ fn parse_raw<'a>(
             SpanKind::Unspecified
         }
     };
-    let timestamp = optional_time(obj, "timestamp", &loc, &sid_text, b);
+    // Zipkin treats a zero timestamp as unset.
+    let timestamp = optional_time(obj, "timestamp", &loc, &sid_text, b).filter(|&t| t != 0);
     let duration = optional_time(obj, "duration", &loc, &sid_text, b);
     let mut annotations: Option<(u64, u64)> = None;
     if let Some(J::Array(list)) = obj.get("annotations") {
@@ -734,6 +736,17 @@ mod tests {
         let d = &set.diagnostics;
         assert_eq!(d.count(DiagnosticKind::InvalidTime), 2);
         assert_eq!(d.count(DiagnosticKind::MissingTime), 7);
+    }
+
+    #[test]
+    fn zero_timestamp_is_unset() {
+        let set = load(
+            r#"[{"traceId":"a","id":"1","name":"root","timestamp":500,"duration":100},
+                {"traceId":"a","id":"2","parentId":"1","name":"zero","timestamp":0,"duration":10}]"#,
+        );
+        let zero = *set.spans().iter().find(|s| set.name(s) == "zero").unwrap();
+        assert_eq!((zero.start_unix_nanos, zero.end_unix_nanos), (500_000, 510_000));
+        assert_eq!(set.diagnostics.count(DiagnosticKind::MissingTime), 1);
     }
 
     #[test]

@@ -286,6 +286,7 @@ async fn export_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resp
     match job.await {
         Ok(Ok(outcome)) => success_response(encoding, &outcome),
         Ok(Err(IngestFailure::Decode(message))) => {
+            tracing::debug!(error = %message, "ingest: undecodable body");
             status_response(StatusCode::BAD_REQUEST, encoding, CODE_INVALID_ARGUMENT, &message)
         }
         Ok(Err(IngestFailure::Store(message))) => {

@@ -33,12 +33,15 @@ fn doc(spans: &str) -> String {
 
 fn attr(set: &TraceSet, key: &str) -> OwnedValue {
     let s = &set.spans()[0];
-    set.arena.load_value(set.span_attr(s, key).unwrap_or_else(|| panic!("no {key}")))
+    set.arena
+        .load_value(set.span_attr(s, key).unwrap_or_else(|| panic!("no {key}")))
 }
 
 #[test]
 fn plain_resource_spans() {
-    let set = read_ok(&doc(&span(r#","kind":2,"status":{"code":2,"message":"boom"},"flags":257"#)));
+    let set = read_ok(&doc(&span(
+        r#","kind":2,"status":{"code":2,"message":"boom"},"flags":257"#,
+    )));
     assert_eq!(set.span_count(), 1);
     let s = &set.spans()[0];
     assert_eq!(s.trace_id.to_hex(), TID);
@@ -81,7 +84,10 @@ fn tempo_v2_empty_and_partial() {
     );
     let set = read_ok(&text);
     assert_eq!(set.span_count(), 1);
-    assert_eq!(set.diagnostics.warnings, vec!["partial trace: Trace filtered".to_string()]);
+    assert_eq!(
+        set.diagnostics.warnings,
+        vec!["partial trace: Trace filtered".to_string()]
+    );
     assert_eq!(set.diagnostics.count(K::PartialTrace), 1);
 }
 
@@ -98,21 +104,32 @@ fn not_otlp_is_rejected_without_side_effects() {
     read_err("not json at all");
     read_err("\u{0}\u{1}\u{2}garbage\u{ff}");
     read_err("{\"a\":1}\n{\"b\":2}\n");
-    read_err(&format!("{}\n[1]", doc(&span("")).replace("resourceSpans", "other")));
+    read_err(&format!(
+        "{}\n[1]",
+        doc(&span("")).replace("resourceSpans", "other")
+    ));
 }
 
 #[test]
 fn json_lines_merge_one_trace_and_skip_bad_lines() {
     let other = "eee19b7ec3c1b175";
     let line1 = doc(&span(""));
-    let line2 = doc(&span(&format!(r#","parentSpanId":"{SID}""#)).replace(&format!("\"spanId\":\"{SID}\""), &format!("\"spanId\":\"{other}\"")));
+    let line2 = doc(&span(&format!(r#","parentSpanId":"{SID}""#)).replace(
+        &format!("\"spanId\":\"{SID}\""),
+        &format!("\"spanId\":\"{other}\""),
+    ));
     let text = format!("{line1}\n\n{{broken\n{{\"x\":1}}\n{line2}\n");
     let set = read_ok(&text);
     assert_eq!(set.traces().len(), 1);
     assert_eq!(set.span_count(), 2);
     assert_eq!(set.traces()[0].root_count, 1);
     assert_eq!(set.diagnostics.count(K::InvalidDocument), 2);
-    let locations: Vec<&str> = set.diagnostics.examples.iter().map(|d| d.location.as_str()).collect();
+    let locations: Vec<&str> = set
+        .diagnostics
+        .examples
+        .iter()
+        .map(|d| d.location.as_str())
+        .collect();
     assert_eq!(locations, vec!["line 3", "line 4"]);
 }
 
@@ -134,7 +151,9 @@ fn enums_as_names_and_ints() {
         ("5", SpanKind::Consumer),
         ("0", SpanKind::Unspecified),
     ] {
-        let set = read_ok(&doc(&span(&format!(r#","kind":{kind},"status":{{"code":"STATUS_CODE_OK"}}"#))));
+        let set = read_ok(&doc(&span(&format!(
+            r#","kind":{kind},"status":{{"code":"STATUS_CODE_OK"}}"#
+        ))));
         assert_eq!(set.spans()[0].kind, want, "{kind}");
         assert_eq!(set.spans()[0].status_code, StatusCode::Ok);
     }
@@ -269,7 +288,12 @@ fn bad_attributes_are_dropped_and_reported() {
     let set = read_ok(&text);
     assert_eq!(set.attrs(&set.spans()[0]).len(), 1);
     assert_eq!(set.diagnostics.count(K::InvalidAttribute), 6);
-    let ex = set.diagnostics.examples.iter().find(|d| d.kind == K::InvalidAttribute).unwrap();
+    let ex = set
+        .diagnostics
+        .examples
+        .iter()
+        .find(|d| d.kind == K::InvalidAttribute)
+        .unwrap();
     assert_eq!(ex.span_id.as_deref(), Some(SID));
     assert_eq!(ex.location, "resourceSpans[0].scopeSpans[0].spans[0]");
 }
@@ -310,7 +334,9 @@ fn bad_spans_skipped_with_the_right_diagnostics() {
         span("").replace(",\"endTimeUnixNano\":\"1544712661000000000\"", ""),
         span("").replace("\"1544712660000000000\"", "-5"),
         span("").replace("1544712661000000000", "1544712650000000000"),
-        span(r#","droppedAttributesCount":-1,"droppedEventsCount":"-1","name":5,"traceState":[1],"flags":"x""#),
+        span(
+            r#","droppedAttributesCount":-1,"droppedEventsCount":"-1","name":5,"traceState":[1],"flags":"x""#,
+        ),
         "\"not a span\"".to_string(),
     ];
     let set = read_ok(&doc(&spans.join(",")));
@@ -324,7 +350,11 @@ fn bad_spans_skipped_with_the_right_diagnostics() {
     assert_eq!(d.spans_skipped, 7);
     // Kept: the negative-duration span and the one with bad fields (same ids: both kept).
     assert_eq!(set.span_count(), 2);
-    let bad = set.spans().iter().find(|s| s.dropped_attributes_count == 0 && s.end_unix_nanos > s.start_unix_nanos).unwrap();
+    let bad = set
+        .spans()
+        .iter()
+        .find(|s| s.dropped_attributes_count == 0 && s.end_unix_nanos > s.start_unix_nanos)
+        .unwrap();
     assert_eq!(bad.dropped_events_count, 0);
     let ex = d.examples.iter().find(|e| e.kind == K::InvalidTime).unwrap();
     assert_eq!(ex.field.as_deref(), Some("startTimeUnixNano"));
@@ -345,7 +375,10 @@ fn events_and_links() {
     assert_eq!(events[0].time_unix_nanos, 1_544_712_660_500_000_000);
     assert_eq!(set.str(events[0].name), "e1");
     assert_eq!(events[0].dropped_attributes_count, 2);
-    assert_eq!(set.arena.load_attrs(events[0].attrs), vec![("k".to_string(), OwnedValue::Int(1))]);
+    assert_eq!(
+        set.arena.load_attrs(events[0].attrs),
+        vec![("k".to_string(), OwnedValue::Int(1))]
+    );
     assert_eq!(set.str(events[1].name), "");
     let links = set.links(s);
     assert_eq!(links.len(), 1);
@@ -359,7 +392,8 @@ fn events_and_links() {
 
 #[test]
 fn unknown_keys_and_escaped_keys_are_fine() {
-    let text = doc(&span(r#","extra":{"deep":[1,2,{"x":null}]},"n\u0061me2":1"#)).replace("\"name\"", "\"n\\u0061me\"");
+    let text = doc(&span(r#","extra":{"deep":[1,2,{"x":null}]},"n\u0061me2":1"#))
+        .replace("\"name\"", "\"n\\u0061me\"");
     let set = read_ok(&text);
     assert_eq!(set.name(&set.spans()[0]), "op");
     assert!(set.diagnostics.is_clean());

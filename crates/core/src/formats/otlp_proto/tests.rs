@@ -22,7 +22,10 @@ fn tempo_trace_and_trace_by_id_response() {
         let set = read_set(&load(file)).unwrap();
         assert_eq!(set.span_count(), 15, "{file}");
         assert_eq!(set.traces().len(), 1);
-        assert_eq!(set.traces()[0].trace_id.to_hex(), "2909406c2e416788f5ec52ed01088475");
+        assert_eq!(
+            set.traces()[0].trace_id.to_hex(),
+            "2909406c2e416788f5ec52ed01088475"
+        );
         assert_eq!(!set.diagnostics.warnings.is_empty(), partial);
         assert!(set.diagnostics.is_clean());
     }
@@ -30,17 +33,23 @@ fn tempo_trace_and_trace_by_id_response() {
 
 #[test]
 fn partial_trace_by_id_response() {
-    let trace = wire::TracesData::decode(load("tempo-api/responses/006_trace_v1_chat_ok_protobuf.pb").as_slice())
-        .unwrap();
+    let trace =
+        wire::TracesData::decode(load("tempo-api/responses/006_trace_v1_chat_ok_protobuf.pb").as_slice())
+            .unwrap();
     let resp = wire::TraceByIdResponse {
-        trace: Some(wire::TempoTrace { batches: trace.resource_spans }),
+        trace: Some(wire::TempoTrace {
+            batches: trace.resource_spans,
+        }),
         status: 1,
         message: "Trace filtered".into(),
     };
     let set = read_set(&resp.encode_to_vec()).unwrap();
     assert_eq!(set.span_count(), 15);
     assert_eq!(set.diagnostics.count(K::PartialTrace), 1);
-    assert_eq!(set.diagnostics.warnings, vec!["partial trace: Trace filtered".to_string()]);
+    assert_eq!(
+        set.diagnostics.warnings,
+        vec!["partial trace: Trace filtered".to_string()]
+    );
 }
 
 #[test]
@@ -109,7 +118,10 @@ fn bad_ids_are_skipped_and_short_ids_padded() {
     assert_eq!(set.diagnostics.count(K::MissingSpanId), 1);
     assert_eq!(set.diagnostics.count(K::NegativeDuration), 2);
     assert_eq!(set.diagnostics.count(K::InvalidField), 2);
-    assert!(set.spans().iter().any(|s| s.trace_id.to_hex() == "00000000000000000101010101010101"));
+    assert!(set
+        .spans()
+        .iter()
+        .any(|s| s.trace_id.to_hex() == "00000000000000000101010101010101"));
 }
 
 #[test]
@@ -155,7 +167,10 @@ fn field_numbers_match_the_spec() {
         dropped_attributes_count: 3,
         dropped_events_count: 4,
         dropped_links_count: 5,
-        status: Some(wire::Status { message: "m".into(), code: 2 }),
+        status: Some(wire::Status {
+            message: "m".into(),
+            code: 2,
+        }),
         flags: 0x101,
         ..Default::default()
     };
@@ -174,14 +189,27 @@ fn field_numbers_match_the_spec() {
     assert!(has(&[0x70, 5])); // 14
     assert!(has(&[0x7a, 5, 0x12, 1, b'm', 0x18, 2])); // 15: status {2: message, 3: code}
     assert!(has(&[0x85, 0x01, 0x01, 0x01, 0, 0])); // 16: fixed32 flags
-    let v = wire::AnyValue { value: Some(wire::AnyValueKind::BytesValue(vec![1])) };
+    let v = wire::AnyValue {
+        value: Some(wire::AnyValueKind::BytesValue(vec![1])),
+    };
     assert_eq!(v.encode_to_vec(), vec![0x3a, 1, 1]);
     let kv = wire::KeyValueList {
-        values: vec![wire::KeyValue { key: "k".into(), value: Some(wire::AnyValue { value: Some(wire::AnyValueKind::DoubleValue(1.0)) }) }],
+        values: vec![wire::KeyValue {
+            key: "k".into(),
+            value: Some(wire::AnyValue {
+                value: Some(wire::AnyValueKind::DoubleValue(1.0)),
+            }),
+        }],
     };
-    assert_eq!(kv.encode_to_vec(), vec![0x0a, 14, 0x0a, 1, b'k', 0x12, 9, 0x21, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+    assert_eq!(
+        kv.encode_to_vec(),
+        vec![0x0a, 14, 0x0a, 1, b'k', 0x12, 9, 0x21, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]
+    );
     let resp = wire::ExportTraceServiceResponse {
-        partial_success: Some(wire::ExportTracePartialSuccess { rejected_spans: 1, error_message: "e".into() }),
+        partial_success: Some(wire::ExportTracePartialSuccess {
+            rejected_spans: 1,
+            error_message: "e".into(),
+        }),
     };
     assert_eq!(resp.encode_to_vec(), vec![0x0a, 5, 0x08, 1, 0x12, 1, b'e']);
 }

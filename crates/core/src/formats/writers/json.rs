@@ -94,7 +94,12 @@ impl<'a> Writer<'a> {
             if gi > 0 {
                 self.out.push(',');
             }
-            let resource = self.arena.resources.get(group.resource as usize).copied().unwrap_or_default();
+            let resource = self
+                .arena
+                .resources
+                .get(group.resource as usize)
+                .copied()
+                .unwrap_or_default();
             self.out.push_str("{\"resource\":{");
             let mut first = true;
             if !resource.attrs.is_empty() {
@@ -102,7 +107,11 @@ impl<'a> Writer<'a> {
                 self.attrs(resource.attrs);
                 first = false;
             }
-            self.count(&mut first, "droppedAttributesCount", resource.dropped_attributes_count);
+            self.count(
+                &mut first,
+                "droppedAttributesCount",
+                resource.dropped_attributes_count,
+            );
             self.out.push_str("},\"scopeSpans\":[");
             for (si, (scope_index, members)) in group.scopes.iter().enumerate() {
                 if si > 0 {
@@ -121,7 +130,12 @@ impl<'a> Writer<'a> {
     }
 
     fn scope_spans(&mut self, scope_index: u32, members: &[u32]) {
-        let scope = self.arena.scopes.get(scope_index as usize).copied().unwrap_or_default();
+        let scope = self
+            .arena
+            .scopes
+            .get(scope_index as usize)
+            .copied()
+            .unwrap_or_default();
         self.out.push('{');
         let scope_empty = scope.name.is_empty()
             && scope.version.is_empty()
@@ -142,7 +156,11 @@ impl<'a> Writer<'a> {
                 self.key(&mut first, "attributes");
                 self.attrs(scope.attrs);
             }
-            self.count(&mut first, "droppedAttributesCount", scope.dropped_attributes_count);
+            self.count(
+                &mut first,
+                "droppedAttributesCount",
+                scope.dropped_attributes_count,
+            );
             self.out.push_str("},");
         }
         self.out.push_str("\"spans\":[");
@@ -354,7 +372,8 @@ impl<'a> Writer<'a> {
             }
             Value::Bytes(r) => {
                 self.out.push_str("{\"bytesValue\":\"");
-                base64::engine::general_purpose::STANDARD.encode_string(self.arena.byte_slice(r), &mut self.out);
+                base64::engine::general_purpose::STANDARD
+                    .encode_string(self.arena.byte_slice(r), &mut self.out);
                 self.out.push_str("\"}");
             }
             Value::Array(r) => {

@@ -11,7 +11,11 @@ pub fn to_traces_data(set: &TraceSet, spans: &[u32]) -> wire::TracesData {
     let arena = &set.arena;
     let mut out = wire::TracesData::default();
     for group in group_spans(set, spans) {
-        let r = arena.resources.get(group.resource as usize).copied().unwrap_or_default();
+        let r = arena
+            .resources
+            .get(group.resource as usize)
+            .copied()
+            .unwrap_or_default();
         let mut rs = wire::ResourceSpans {
             resource: Some(wire::Resource {
                 attributes: kvs(arena, r.attrs, 0),
@@ -21,7 +25,11 @@ pub fn to_traces_data(set: &TraceSet, spans: &[u32]) -> wire::TracesData {
             ..Default::default()
         };
         for (scope_index, members) in &group.scopes {
-            let s = arena.scopes.get(*scope_index as usize).copied().unwrap_or_default();
+            let s = arena
+                .scopes
+                .get(*scope_index as usize)
+                .copied()
+                .unwrap_or_default();
             rs.scope_spans.push(wire::ScopeSpans {
                 scope: Some(wire::InstrumentationScope {
                     name: arena.str(s.name).to_string(),
@@ -29,7 +37,11 @@ pub fn to_traces_data(set: &TraceSet, spans: &[u32]) -> wire::TracesData {
                     attributes: kvs(arena, s.attrs, 0),
                     dropped_attributes_count: s.dropped_attributes_count,
                 }),
-                spans: members.iter().filter_map(|&i| set.span(i)).map(|sp| span(arena, sp)).collect(),
+                spans: members
+                    .iter()
+                    .filter_map(|&i| set.span(i))
+                    .map(|sp| span(arena, sp))
+                    .collect(),
                 schema_url: arena.str(s.schema_url).to_string(),
             });
         }

@@ -134,10 +134,14 @@ fn tempo_v1_matches_recorded_tempo_response() {
         assert_eq!(id_a, id_b);
         assert_eq!(key_order(a), key_order(b), "{id_a}");
         fn keys(t: &str) -> Vec<&str> {
-            t.match_indices("\"key\":").map(|(i, _)| &t[i..i + 40.min(t.len() - i)]).collect()
+            t.match_indices("\"key\":")
+                .map(|(i, _)| &t[i..i + 40.min(t.len() - i)])
+                .collect()
         }
         fn times(t: &str) -> Vec<&str> {
-            t.match_indices("\"timeUnixNano\"").map(|(i, _)| &t[i..i + 36]).collect()
+            t.match_indices("\"timeUnixNano\"")
+                .map(|(i, _)| &t[i..i + 36])
+                .collect()
         }
         if keys(a) == keys(b) && times(a) == times(b) {
             assert_eq!(a, b, "{id_a}");
@@ -165,7 +169,9 @@ fn tempo_v2_shape_and_partial() {
 
     let meta = TempoV2Meta {
         inspected_bytes: Some(351864),
-        partial_message: Some("Trace filtered, only a subset of spans matching the filter is returned".into()),
+        partial_message: Some(
+            "Trace filtered, only a subset of spans matching the filter is returned".into(),
+        ),
     };
     let root = set.root_of(&set.traces()[0]).unwrap();
     let partial = spans_to_tempo_v2_json(&set, &[root], &meta);
@@ -176,7 +182,14 @@ fn tempo_v2_shape_and_partial() {
     assert_eq!(back.span_count(), 1);
     assert_eq!(back.diagnostics.warnings.len(), 1);
 
-    let empty = spans_to_tempo_v2_json(&set, &[], &TempoV2Meta { inspected_bytes: Some(0), partial_message: None });
+    let empty = spans_to_tempo_v2_json(
+        &set,
+        &[],
+        &TempoV2Meta {
+            inspected_bytes: Some(0),
+            partial_message: None,
+        },
+    );
     assert_eq!(empty, "{\"trace\":{},\"metrics\":{}}");
     assert_eq!(spans_to_tempo_v1_json(&set, &[]), "{\"batches\":[]}");
 }
@@ -212,24 +225,47 @@ fn tiny_set() -> TraceSet {
         ("inf".into(), OwnedValue::Double(f64::NEG_INFINITY)),
         ("b".into(), OwnedValue::Bool(false)),
         ("bytes".into(), OwnedValue::Bytes(vec![0, 1, 255])),
-        ("arr".into(), OwnedValue::Array(vec![OwnedValue::Int(1), OwnedValue::Empty, OwnedValue::Array(vec![])])),
-        ("kv".into(), OwnedValue::KvList(vec![("x".into(), OwnedValue::Str(String::new()))])),
+        (
+            "arr".into(),
+            OwnedValue::Array(vec![
+                OwnedValue::Int(1),
+                OwnedValue::Empty,
+                OwnedValue::Array(vec![]),
+            ]),
+        ),
+        (
+            "kv".into(),
+            OwnedValue::KvList(vec![("x".into(), OwnedValue::Str(String::new()))]),
+        ),
         ("empty".into(), OwnedValue::Empty),
     ]);
     let service = b.arena.intern("svc");
-    let rattrs = b.arena.store_attrs(&[("service.name".into(), OwnedValue::Str("svc".into()))]);
-    let resource = b.arena.push_resource(Resource { service_name: service, attrs: rattrs, ..Resource::default() });
+    let rattrs = b
+        .arena
+        .store_attrs(&[("service.name".into(), OwnedValue::Str("svc".into()))]);
+    let resource = b.arena.push_resource(Resource {
+        service_name: service,
+        attrs: rattrs,
+        ..Resource::default()
+    });
     let scope = b.arena.push_scope(Scope::default());
     let name = b.arena.intern("op");
     let ev_name = b.arena.intern("ev");
-    let events = b.arena.push_events(&[Event { time_unix_nanos: 5, name: ev_name, ..Event::default() }]);
+    let events = b.arena.push_events(&[Event {
+        time_unix_nanos: 5,
+        name: ev_name,
+        ..Event::default()
+    }]);
     let links = b.arena.push_links(&[Link {
         trace_id: TraceId([7; 16]),
         span_id: SpanId([8; 8]),
         flags: 1,
         ..Link::default()
     }]);
-    let _ = KeyValue { key: name, value: crate::model::Value::Empty };
+    let _ = KeyValue {
+        key: name,
+        value: crate::model::Value::Empty,
+    };
     b.push_span(Span {
         trace_id: TraceId([1; 16]),
         span_id: SpanId([2; 8]),
@@ -277,7 +313,10 @@ fn tempo_encoding_details() {
         )
     );
     let spec = to_otlp_json(&set, None);
-    assert!(spec.contains(r#""spanId":"0202020202020202","flags":769,"name":"op","kind":5,"#), "{spec}");
+    assert!(
+        spec.contains(r#""spanId":"0202020202020202","flags":769,"name":"op","kind":5,"#),
+        "{spec}"
+    );
     assert!(spec.contains(r#""status":{"code":1}"#));
     assert!(spec.contains(r#"{"stringValue":"a<b>&\"\\\n\u0001é"}"#));
     assert!(spec.contains(r#""scopeSpans":[{"spans":["#));
@@ -326,7 +365,10 @@ fn group_spans_keeps_first_appearance_order() {
     .unwrap();
     let all = span_indexes(&set, None);
     let groups = group_spans(&set, &all);
-    let total: usize = groups.iter().flat_map(|g| g.scopes.iter().map(|s| s.1.len())).sum();
+    let total: usize = groups
+        .iter()
+        .flat_map(|g| g.scopes.iter().map(|s| s.1.len()))
+        .sum();
     assert_eq!(total, set.span_count());
     // Out-of-range indexes are ignored.
     assert_eq!(group_spans(&set, &[u32::MAX]).len(), 0);
