@@ -104,7 +104,10 @@ pub fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
 /// Loads files (from a drop or the picker) into a new set.
 pub fn load_files(state: AppState, files: Option<web_sys::FileList>) {
     let Some(files) = files else { return };
-    let jobs: Vec<Job> = (0..files.length()).filter_map(|i| files.get(i)).map(Job::File).collect();
+    let jobs: Vec<Job> = (0..files.length())
+        .filter_map(|i| files.get(i))
+        .map(Job::File)
+        .collect();
     if jobs.is_empty() {
         return;
     }
@@ -160,7 +163,10 @@ fn TopBar() -> impl IntoView {
         let source = state.tempo.get_untracked().source().as_param();
         if routes::looks_like_trace_id(text) {
             let id = routes::normalize_trace_id(text).unwrap_or_default();
-            let local = state.loaded.get_untracked().and_then(|l| l.find(&id).map(|_| l.source.as_param()));
+            let local = state
+                .loaded
+                .get_untracked()
+                .and_then(|l| l.find(&id).map(|_| l.source.as_param()));
             state.navigate(Route::trace(
                 &id,
                 Params {

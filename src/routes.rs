@@ -18,7 +18,9 @@ pub enum Page {
     Home,
     Traces,
     Search,
-    Trace { id: String },
+    Trace {
+        id: String,
+    },
     /// Analysis of the whole loaded set: service graph, RED, grades, errors, compare.
     Insights,
     NotFound,
@@ -56,7 +58,16 @@ impl Source {
 }
 
 /// The view tabs of the trace page.
-pub const VIEWS: [&str; 8] = ["waterfall", "graph", "stats", "flame", "errors", "grades", "red", "compare"];
+pub const VIEWS: [&str; 8] = [
+    "waterfall",
+    "graph",
+    "stats",
+    "flame",
+    "errors",
+    "grades",
+    "red",
+    "compare",
+];
 
 /// The view tabs of the insights page (`/insights?view=`).
 pub const INSIGHTS_VIEWS: [&str; 5] = ["graph", "red", "grades", "errors", "compare"];
@@ -366,14 +377,21 @@ mod tests {
             },
         );
         let url = r.to_url();
-        assert!(url.starts_with("/trace/00000000000000000000000000000abc?"), "{url}");
+        assert!(
+            url.starts_with("/trace/00000000000000000000000000000abc?"),
+            "{url}"
+        );
         let (path, search) = url.split_once('?').unwrap();
         assert_eq!(parse(path, search, 0), r);
     }
 
     #[test]
     fn grafana_time_and_embed() {
-        let r = parse("/trace/1f", "?embed=1&from=now-1h&to=1700000000000&hideMinimap=1", 10_000);
+        let r = parse(
+            "/trace/1f",
+            "?embed=1&from=now-1h&to=1700000000000&hideMinimap=1",
+            10_000,
+        );
         assert_eq!(r.params.start, Some(10_000 - 3600));
         assert_eq!(r.params.end, Some(1_700_000_000));
         assert!(r.params.embed && r.params.hide_minimap && !r.params.hide_header);

@@ -35,7 +35,10 @@ pub fn duration(nanos: u64) -> String {
 /// A signed offset from a reference time, `+12.4ms` / `-3µs`.
 pub fn offset(nanos: i128) -> String {
     let sign = if nanos < 0 { "-" } else { "+" };
-    format!("{sign}{}", duration(nanos.unsigned_abs().min(u64::MAX as u128) as u64))
+    format!(
+        "{sign}{}",
+        duration(nanos.unsigned_abs().min(u64::MAX as u128) as u64)
+    )
 }
 
 /// Three significant digits, trailing zeros trimmed (`12.4`, `1.25`, `850`).

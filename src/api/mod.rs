@@ -54,7 +54,9 @@ async fn request(
     let headers = Headers::new().map_err(js_err)?;
     headers.set("Accept", "application/json").map_err(js_err)?;
     if !settings.tenant.trim().is_empty() {
-        headers.set("X-Scope-OrgID", settings.tenant.trim()).map_err(js_err)?;
+        headers
+            .set("X-Scope-OrgID", settings.tenant.trim())
+            .map_err(js_err)?;
     }
     if !settings.token.trim().is_empty() {
         headers
@@ -119,7 +121,9 @@ pub async fn trace_by_id(
 ) -> Result<Vec<u8>, ApiError> {
     let q = range_query(start, end);
     match get_ok(settings, &format!("/api/v2/traces/{id}{q}")).await {
-        Err(ApiError { status: Some(404), .. }) => get_ok(settings, &format!("/api/traces/{id}{q}")).await,
+        Err(ApiError {
+            status: Some(404), ..
+        }) => get_ok(settings, &format!("/api/traces/{id}{q}")).await,
         other => other,
     }
 }
@@ -175,12 +179,21 @@ pub async fn tag_values(settings: &TempoSettings, tag: &str) -> Result<Vec<Strin
         &format!("/api/search/tag/{}/values", crate::routes::encode(tag)),
     )
     .await?;
-    Ok(serde_json::from_slice::<TagValues>(&body).unwrap_or_default().tag_values)
+    Ok(serde_json::from_slice::<TagValues>(&body)
+        .unwrap_or_default()
+        .tag_values)
 }
 
 /// `POST /api/upload` of one file to the spanlens server. Returns the response body.
 pub async fn upload(settings: &TempoSettings, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let (status, body) = request(settings, "POST", "/api/upload", Some(bytes), Some("application/json")).await?;
+    let (status, body) = request(
+        settings,
+        "POST",
+        "/api/upload",
+        Some(bytes),
+        Some("application/json"),
+    )
+    .await?;
     if (200..300).contains(&status) {
         Ok(body)
     } else {

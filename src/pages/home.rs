@@ -85,6 +85,30 @@ pub fn HomePage() -> impl IntoView {
                     <button data-testid="paste-load" on:click=move |_| load_text(state, pasted())>"Load pasted text"</button>
                 </div>
             </section>
+            {
+                let recent = crate::state::recent();
+                (!recent.is_empty()).then(|| view! {
+                    <section class="recent">
+                        <h2>"Recent traces"</h2>
+                        <ul>
+                            {recent.into_iter().map(|r| {
+                                let route = Route::trace(&r.id, Params {
+                                    source: Some(r.source.clone()),
+                                    start: r.start,
+                                    end: r.end,
+                                    ..Params::default()
+                                });
+                                let url = route.to_url();
+                                view! {
+                                    <li><a href=url on:click=move |ev| { ev.prevent_default(); state.navigate(route.clone()); }>
+                                        <strong>{r.service.clone()}</strong>" "{r.name.clone()}" "<code class="muted">{r.id.clone()}</code>
+                                    </a><span class="muted small">{format!(" · {}", r.source)}</span></li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })
+            }
             {move || state.loaded.get().map(|l| {
                 let n = l.summaries.len();
                 let spans = l.set.span_count();

@@ -85,18 +85,22 @@ pub fn SearchPage() -> impl IntoView {
     let state = use_app();
     let params = state.route.get_untracked().params;
     let has_local = state.loaded.with_untracked(|l| l.is_some());
-    let initial_source = params
-        .source
-        .clone()
-        .unwrap_or_else(|| if has_local { "local".into() } else { state.tempo.get_untracked().source().as_param() });
+    let initial_source = params.source.clone().unwrap_or_else(|| {
+        if has_local {
+            "local".into()
+        } else {
+            state.tempo.get_untracked().source().as_param()
+        }
+    });
     let source = RwSignal::new(initial_source);
     let query = RwSignal::new(params.q.clone().unwrap_or_else(|| "{ }".into()));
-    let range = RwSignal::new(
-        params
-            .range
-            .clone()
-            .unwrap_or_else(|| if params.start.is_some() { "abs".into() } else { "1h".into() }),
-    );
+    let range = RwSignal::new(params.range.clone().unwrap_or_else(|| {
+        if params.start.is_some() {
+            "abs".into()
+        } else {
+            "1h".into()
+        }
+    }));
     let abs_start = RwSignal::new(params.start.map(local_datetime_value).unwrap_or_default());
     let abs_end = RwSignal::new(params.end.map(local_datetime_value).unwrap_or_default());
     let limit = RwSignal::new(params.limit.unwrap_or(50));
@@ -122,7 +126,9 @@ pub fn SearchPage() -> impl IntoView {
     Effect::new(move |_| {
         if is_local() {
             let (svc, ops) = state.loaded.with(|l| {
-                let Some(l) = l else { return (Vec::new(), Vec::new()) };
+                let Some(l) = l else {
+                    return (Vec::new(), Vec::new());
+                };
                 let mut svc: Vec<String> = l.summaries.iter().map(|s| s.root_service.clone()).collect();
                 let mut ops: Vec<String> = l.summaries.iter().map(|s| s.root_name.clone()).collect();
                 svc.sort();
@@ -134,7 +140,10 @@ pub fn SearchPage() -> impl IntoView {
             services.set(svc);
             names.set(ops);
         } else {
-            let settings = state.tempo.get_untracked().for_source(&Source::parse(&source.get()));
+            let settings = state
+                .tempo
+                .get_untracked()
+                .for_source(&Source::parse(&source.get()));
             leptos::task::spawn_local(async move {
                 if let Ok(v) = crate::api::tag_values(&settings, "service.name").await {
                     services.set(v);
@@ -180,7 +189,9 @@ pub fn SearchPage() -> impl IntoView {
         }
         for tag in b_tags.get_untracked().split_whitespace() {
             if let Some((k, v)) = tag.split_once('=') {
-                let key = if k.starts_with('.') || k.contains('.') && (k.starts_with("span.") || k.starts_with("resource.")) {
+                let key = if k.starts_with('.')
+                    || k.contains('.') && (k.starts_with("span.") || k.starts_with("resource."))
+                {
                     k.to_string()
                 } else {
                     format!(".{k}")
@@ -243,7 +254,10 @@ pub fn SearchPage() -> impl IntoView {
             return;
         }
         let settings = state.tempo.get_untracked().for_source(&src);
-        let mut qs = vec![format!("q={}", routes::encode(&q)), format!("limit={}", limit.get_untracked())];
+        let mut qs = vec![
+            format!("q={}", routes::encode(&q)),
+            format!("limit={}", limit.get_untracked()),
+        ];
         if let Some(s) = start {
             qs.push(format!("start={s}"));
         }
@@ -496,7 +510,12 @@ fn Scatter(hits: RwSignal<Vec<Hit>>, open: impl Fn(String) + Copy + Send + Sync 
     move || {
         let v = hits.get();
         let t0 = v.iter().map(|h| h.start_unix_nanos).min().unwrap_or(0);
-        let t1 = v.iter().map(|h| h.start_unix_nanos).max().unwrap_or(0).max(t0 + 1);
+        let t1 = v
+            .iter()
+            .map(|h| h.start_unix_nanos)
+            .max()
+            .unwrap_or(0)
+            .max(t0 + 1);
         let dmax = v.iter().map(|h| h.duration_nanos).max().unwrap_or(1).max(1) as f64;
         let dmin = v.iter().map(|h| h.duration_nanos).min().unwrap_or(1).max(1) as f64;
         let (lmin, lmax) = (dmin.log10(), dmax.log10().max(dmin.log10() + 1.0));

@@ -43,7 +43,10 @@ fn fetch_trace(state: AppState, id: String, source: Source, start: Option<i64>, 
                     }],
                     source,
                     Box::new(move |s: AppState| {
-                        let found = s.loaded.get_untracked().is_some_and(|l| l.find(&wanted).is_some());
+                        let found = s
+                            .loaded
+                            .get_untracked()
+                            .is_some_and(|l| l.find(&wanted).is_some());
                         if !found {
                             s.alert(format!("Trace {wanted} was not found at {label}"));
                         }
@@ -54,8 +57,13 @@ fn fetch_trace(state: AppState, id: String, source: Source, start: Option<i64>, 
                 state.progress.set(None);
                 let hint = match e.status {
                     Some(404) => " — not found; check the id and the time range (start/end)".to_string(),
-                    Some(401) => " — the server wants a tenant (X-Scope-OrgID) or a token: set them in the data source".to_string(),
-                    None => " — is the data source URL right? Dropped files work without a server".to_string(),
+                    Some(401) => {
+                        " — the server wants a tenant (X-Scope-OrgID) or a token: set them in the data source"
+                            .to_string()
+                    }
+                    None => {
+                        " — is the data source URL right? Dropped files work without a server".to_string()
+                    }
                     _ => String::new(),
                 };
                 state.alert(format!("Trace {id} could not be loaded from {label}: {e}{hint}"));
@@ -85,7 +93,13 @@ pub fn TracePage(id: String) -> impl IntoView {
             return;
         }
         requested.set_value(Some(key));
-        fetch_trace(state, id_for_fetch.clone(), source, route.params.start, route.params.end);
+        fetch_trace(
+            state,
+            id_for_fetch.clone(),
+            source,
+            route.params.start,
+            route.params.end,
+        );
     });
     let id2 = id.clone();
     let found = Memo::new(move |_| {
@@ -105,7 +119,10 @@ pub fn TracePage(id: String) -> impl IntoView {
             }
             None => {
                 let local = state.route.with_untracked(|r| {
-                    r.params.source.as_deref().is_none_or(|s| Source::parse(s) == Source::Local)
+                    r.params
+                        .source
+                        .as_deref()
+                        .is_none_or(|s| Source::parse(s) == Source::Local)
                         && r.params.source.is_some()
                 });
                 view! {
@@ -126,10 +143,24 @@ pub fn TracePage(id: String) -> impl IntoView {
 
 /// Uploads the loaded files to the spanlens server and copies the permalink; without a server,
 /// says so and offers the OTLP JSON download.
+/// Keeps the time range in shared links (Tempo needs it to find older traces): the trace's own
+/// span of time, one minute either side, unless the URL already has one.
+fn with_time_range(ctx: TraceCtx, base: Params) -> Params {
+    let t = ctx.trace();
+    Params {
+        start: base
+            .start
+            .or(Some((t.start_unix_nanos / 1_000_000_000) as i64 - 60)),
+        end: base
+            .end
+            .or(Some(t.end_unix_nanos.div_ceil(1_000_000_000) as i64 + 60)),
+        ..base
+    }
+}
+
 fn share(state: AppState, ctx: TraceCtx, base: Params, show_download: RwSignal<bool>) {
-    let is_local = ctx
-        .loaded
-        .with_value(|l| l.source == Source::Local);
+    let is_local = ctx.loaded.with_value(|l| l.source == Source::Local);
+    let base = with_time_range(ctx, base);
     if !is_local {
         let route = ctx.route(&base);
         state.replace_url(&route);
@@ -157,7 +188,9 @@ fn share(state: AppState, ctx: TraceCtx, base: Params, show_download: RwSignal<b
             }
             other => {
                 show_download.set(true);
-                let why = other.map(|e| e.to_string()).unwrap_or_else(|| "nothing to upload".into());
+                let why = other
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "nothing to upload".into());
                 state.notify(format!(
                     "No spanlens server to share through ({why}). Download the trace as OTLP JSON instead."
                 ));
@@ -182,8 +215,12 @@ fn download(ctx: TraceCtx) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&json));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("application/json");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
     if let Ok(a) = document().create_element("a") {
         use wasm_bindgen::JsCast;
         if let Ok(a) = a.dyn_into::<web_sys::HtmlAnchorElement>() {
@@ -205,6 +242,18 @@ fn TraceView(loaded: Arc<Loaded>, index: u32) -> impl IntoView {
     let show_download = RwSignal::new(false);
     let multi = loaded.summaries.len() > 1;
     ctx.start_analysis();
+    if loaded.source != Source::Local {
+        if let Some(sum) = loaded.summaries.get(index as usize) {
+            crate::state::remember(crate::state::Recent {
+                id: sum.id.clone(),
+                service: sum.root_service.clone(),
+                name: sum.root_name.clone(),
+                source: loaded.source.as_param(),
+                start: params.start,
+                end: params.end,
+            });
+        }
+    }
 
     // Keep the URL in step with the view (debounced: history rewrites are rate-limited).
     let base = params.clone();
@@ -264,7 +313,11 @@ fn TraceView(loaded: Arc<Loaded>, index: u32) -> impl IntoView {
                     let is_collapsed = ctx.collapsed.with_untracked(|c| c.contains(&s));
                     if collapse && (is_collapsed || ctx.span(s).is_some_and(|x| x.child_count == 0)) {
                         // Already collapsed (or a leaf): go to the parent, as tree views do.
-                        if let Some(p) = ctx.span(s).map(|x| x.parent).filter(|p| *p != spanlens_core::model::NO_SPAN) {
+                        if let Some(p) = ctx
+                            .span(s)
+                            .map(|x| x.parent)
+                            .filter(|p| *p != spanlens_core::model::NO_SPAN)
+                        {
                             ctx.select(p);
                         }
                     } else {

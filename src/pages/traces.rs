@@ -18,7 +18,13 @@ pub fn TracesPage() -> impl IntoView {
             }
             .into_any();
         };
-        let max = l.summaries.iter().map(|s| s.duration_nanos).max().unwrap_or(1).max(1) as f64;
+        let max = l
+            .summaries
+            .iter()
+            .map(|s| s.duration_nanos)
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
         let rows = l.summaries.clone();
         view! {
             <main class="traces-page">

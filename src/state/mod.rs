@@ -41,7 +41,13 @@ pub struct Loaded {
 
 impl Loaded {
     /// Wraps an assembled set and summarises its traces.
-    pub fn new(set: TraceSet, diagnostics: Diagnostics, names: Vec<String>, source: Source, generation: u32) -> Self {
+    pub fn new(
+        set: TraceSet,
+        diagnostics: Diagnostics,
+        names: Vec<String>,
+        source: Source,
+        generation: u32,
+    ) -> Self {
         let summaries = set
             .traces()
             .iter()
@@ -72,17 +78,41 @@ impl Loaded {
     }
 }
 
+/// Distinct service names of a trace: the same figure as `TraceSet::services_of(t).len()`,
+/// found through the (few) distinct resources first, so 100k-span traces count in a few ms.
+fn service_count(set: &TraceSet, t: &Trace) -> u32 {
+    let mut resources: Vec<u32> = set.trace_spans(t).iter().map(|s| s.resource).collect();
+    resources.sort_unstable();
+    resources.dedup();
+    let mut names: Vec<&str> = resources
+        .iter()
+        .filter_map(|&r| set.arena.resources.get(r as usize))
+        .map(|res| {
+            if res.service_name.is_empty() {
+                spanlens_core::model::UNKNOWN_SERVICE
+            } else {
+                set.arena.str(res.service_name)
+            }
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.len() as u32
+}
+
 fn summarize(set: &TraceSet, index: u32, t: &Trace) -> TraceSummary {
     let root = set.root_of(t).and_then(|r| set.span(r));
     TraceSummary {
         index,
         id: t.trace_id.to_hex(),
         root_service: root.map(|r| set.service_name(r).to_string()).unwrap_or_default(),
-        root_name: root.map(|r| set.arena.str(r.name).to_string()).unwrap_or_default(),
+        root_name: root
+            .map(|r| set.arena.str(r.name).to_string())
+            .unwrap_or_default(),
         start_unix_nanos: t.start_unix_nanos,
         duration_nanos: t.duration_nanos(),
         spans: t.spans.len,
-        services: set.services_of(t).len() as u32,
+        services: service_count(set, t),
         errors: t.error_count,
         depth: t.max_depth + 1,
     }
@@ -159,10 +189,12 @@ impl TempoSettings {
     /// URL only).
     pub fn for_source(&self, source: &Source) -> TempoSettings {
         match source {
-            Source::Url(u) if u.trim_end_matches('/') != self.base_url.trim_end_matches('/') => TempoSettings {
-                base_url: u.clone(),
-                ..TempoSettings::default()
-            },
+            Source::Url(u) if u.trim_end_matches('/') != self.base_url.trim_end_matches('/') => {
+                TempoSettings {
+                    base_url: u.clone(),
+                    ..TempoSettings::default()
+                }
+            }
             Source::Server => TempoSettings {
                 base_url: String::new(),
                 ..self.clone()
@@ -344,7 +376,9 @@ impl AppState {
 
     /// After a load: one trace → its page; several → the list.
     pub fn show_loaded(&self) {
-        let Some(l) = self.loaded.get_untracked() else { return };
+        let Some(l) = self.loaded.get_untracked() else {
+            return;
+        };
         match l.summaries.as_slice() {
             [one] => {
                 let id = one.id.clone();
@@ -361,5 +395,37 @@ impl AppState {
 impl Default for AppState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A trace opened from a server, remembered for the home page.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Recent {
+    pub id: String,
+    pub service: String,
+    pub name: String,
+    pub source: String,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+const RECENT_KEY: &str = "spanlens.recent";
+const RECENT_MAX: usize = 12;
+
+/// Recently opened server traces, newest first.
+pub fn recent() -> Vec<Recent> {
+    load_key(RECENT_KEY)
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// Remembers a trace opened from a server (local files cannot be reopened from a link).
+pub fn remember(r: Recent) {
+    let mut all = recent();
+    all.retain(|x| x.id != r.id);
+    all.insert(0, r);
+    all.truncate(RECENT_MAX);
+    if let Ok(text) = serde_json::to_string(&all) {
+        store_key(RECENT_KEY, &text);
     }
 }

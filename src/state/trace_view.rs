@@ -100,7 +100,9 @@ impl TraceCtx {
             if !critical.get() {
                 return Shared(Arc::new(HashSet::new()));
             }
-            Shared(Arc::new(stored.with_value(|l| crate::views::analysis::critical_spans(l, trace_index))))
+            Shared(Arc::new(stored.with_value(|l| {
+                crate::views::analysis::critical_spans(l, trace_index)
+            })))
         });
         TraceCtx {
             loaded: stored,
@@ -118,7 +120,12 @@ impl TraceCtx {
             matches,
             critical_spans,
             analysis: RwSignal::new(None),
-            view: RwSignal::new(params.view.clone().filter(|v| v != "waterfall" && crate::routes::VIEWS.contains(&v.as_str()))),
+            view: RwSignal::new(
+                params
+                    .view
+                    .clone()
+                    .filter(|v| v != "waterfall" && crate::routes::VIEWS.contains(&v.as_str())),
+            ),
         }
     }
 
@@ -226,7 +233,10 @@ impl TraceCtx {
         }
         let cur = self.match_cursor.get_untracked();
         let next = if forward { (cur + 1) % n } else { (cur + n - 1) % n };
-        let first = self.selected.get_untracked().is_none_or(|s| !m.0.set.contains(&s));
+        let first = self
+            .selected
+            .get_untracked()
+            .is_none_or(|s| !m.0.set.contains(&s));
         let next = if first && forward { 0 } else { next };
         self.match_cursor.set(next);
         if let Some(&span) = m.0.spans.get(next) {
@@ -245,7 +255,10 @@ impl TraceCtx {
                 cur = l.set.span(p).map(|s| s.parent);
             }
         });
-        if ancestors.iter().any(|a| self.collapsed.with_untracked(|c| c.contains(a))) {
+        if ancestors
+            .iter()
+            .any(|a| self.collapsed.with_untracked(|c| c.contains(a)))
+        {
             self.collapsed.update(|c| {
                 for a in &ancestors {
                     c.remove(a);

@@ -19,7 +19,9 @@ pub fn trace_analysis(l: &Loaded, trace_index: u32) -> Option<Arc<TraceAnalysis>
     if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
         return Some(hit);
     }
-    let a = RULES.with(|rules| analyze_trace(&l.set, trace_index, rules)).ok()?;
+    let a = RULES
+        .with(|rules| analyze_trace(&l.set, trace_index, rules))
+        .ok()?;
     let a = Arc::new(a);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();

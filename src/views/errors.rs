@@ -140,7 +140,7 @@ pub fn TraceErrorsView(ctx: TraceCtx) -> impl IntoView {
                                 {(!e.status_message.is_empty()).then(|| view! { <div class="cl-msg error-text">{e.status_message.clone()}</div> })}
                                 {e.exceptions.into_iter().map(|x| view! {
                                     <div class="exception">
-                                        <div><strong>{x.exception_type.clone()}</strong>": "{x.message.clone()}</div>
+                                        <div><strong>{x.exception_type.clone()}</strong>{(!x.message.is_empty()).then(|| format!(": {}", x.message))}</div>
                                         {(!x.stacktrace.is_empty()).then(|| view! {
                                             <details><summary>"Stack trace"</summary><pre class="stack">{x.stacktrace.clone()}</pre></details>
                                         })}

@@ -39,8 +39,12 @@ fn draw(ctx: TraceCtx, canvas: &web_sys::HtmlCanvasElement) {
     let w = f64::from(canvas.client_width()).max(1.0);
     canvas.set_width((w * dpr) as u32);
     canvas.set_height((HEIGHT * dpr) as u32);
-    let Ok(Some(c)) = canvas.get_context("2d") else { return };
-    let Ok(c) = c.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
+    let Ok(Some(c)) = canvas.get_context("2d") else {
+        return;
+    };
+    let Ok(c) = c.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
+        return;
+    };
     let _ = c.scale(dpr, dpr);
     c.clear_rect(0.0, 0.0, w, HEIGHT);
     let colours = palette();
@@ -101,7 +105,9 @@ pub fn Minimap(ctx: TraceCtx) -> impl IntoView {
         }
     });
     let frac = move |ev: &leptos::ev::PointerEvent| -> (f64, f64) {
-        let Some(el) = host.get_untracked() else { return (0.0, 1.0) };
+        let Some(el) = host.get_untracked() else {
+            return (0.0, 1.0);
+        };
         let rect = el.get_bounding_client_rect();
         let w = rect.width().max(1.0);
         (((f64::from(ev.client_x()) - rect.left()) / w).clamp(0.0, 1.0), w)

@@ -121,7 +121,13 @@ pub fn RulesEditor(ctx: SetAnalysisCtx, #[prop(into)] on_apply: Callback<()>) ->
         on_apply.run(());
     };
     view! {
-        <details class="rules-editor" data-testid="rules-editor">
+        <details class="rules-editor" data-testid="rules-editor" prop:open=move || ctx.editor_open.get()
+            on:toggle=move |ev| {
+                use wasm_bindgen::JsCast;
+                if let Some(d) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                    ctx.editor_open.set(d.has_attribute("open"));
+                }
+            }>
             <summary>"Category rules and thresholds"
                 <span class="muted">{move || if ctx.rules_text.with(|t| t.trim().is_empty()) { " · built-in" } else { " · custom" }}</span>
             </summary>

@@ -24,9 +24,10 @@ pub struct Layout {
     pub height: f64,
 }
 
-/// A layered left-to-right layout of `n` nodes: cycles are broken by a depth-first search
-/// from the sources, layers are longest paths from the sources, and the order inside a layer
-/// follows the barycentre of the neighbours (a few sweeps).
+/// A layered left-to-right layout of `n` nodes. Without cycles a node's layer is its longest
+/// path from a source; with cycles (services calling each other) it is the shortest call
+/// distance from a source, which keeps dense graphs compact (edges that do not go right are
+/// drawn as arcs). The order inside a layer follows the barycentre of the neighbours.
 pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap_x: f64, gap_y: f64) -> Layout {
     let mut out_adj: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut indeg = vec![0usize; n];
@@ -42,6 +43,7 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
     }
     // Depth-first search from sources first: edges to a node on the stack are back edges.
     let mut state = vec![0u8; n];
+    let mut has_back = false;
     let mut dag: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut starts: Vec<usize> = (0..n).filter(|&v| indeg.get(v) == Some(&0)).collect();
     starts.extend((0..n).filter(|&v| indeg.get(v) != Some(&0)));
@@ -72,7 +74,7 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
                             d.push(w);
                         }
                     }
-                    _ => {}
+                    _ => has_back = true,
                 },
                 None => {
                     if let Some(x) = state.get_mut(v) {
@@ -108,6 +110,40 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
                     queue.push(w);
                 }
             }
+        }
+    }
+    if has_back {
+        // Shortest call distance from the sources (then from any node left unreached).
+        let mut dist = vec![usize::MAX; n];
+        let mut seeds: Vec<usize> = (0..n).filter(|&v| indeg.get(v) == Some(&0)).collect();
+        loop {
+            let mut queue: std::collections::VecDeque<usize> = seeds.iter().copied().collect();
+            for &s in &seeds {
+                if let Some(d) = dist.get_mut(s) {
+                    *d = 0;
+                }
+            }
+            while let Some(v) = queue.pop_front() {
+                let dv = dist.get(v).copied().unwrap_or(0);
+                for &w in out_adj.get(v).map(Vec::as_slice).unwrap_or(&[]) {
+                    if let Some(d) = dist.get_mut(w) {
+                        if *d == usize::MAX {
+                            *d = dv + 1;
+                            queue.push_back(w);
+                        }
+                    }
+                }
+            }
+            match (0..n).find(|&v| dist.get(v) == Some(&usize::MAX)) {
+                Some(v) => seeds = vec![v],
+                None => break,
+            }
+        }
+        layer = dist;
+        for (v, targets) in dag.iter_mut().enumerate() {
+            let lv = layer.get(v).copied().unwrap_or(0);
+            *targets = out_adj.get(v).cloned().unwrap_or_default();
+            targets.retain(|&w| layer.get(w).copied().unwrap_or(0) > lv);
         }
     }
     let layers = layer.iter().copied().max().map(|m| m + 1).unwrap_or(0);
@@ -185,8 +221,36 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
 
 /// The SVG path of an edge between two boxes, and its label point.
 pub fn edge_path(a: (f64, f64), b: (f64, f64), w: f64, h: f64) -> (String, (f64, f64)) {
+    if (a.0 - b.0).abs() < 0.5 && (a.1 - b.1).abs() < 0.5 {
+        // A call to itself: a loop on the right side of the box.
+        let (x, y) = (a.0 + w, a.1);
+        return (
+            format!(
+                "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+                x - 30.0,
+                y,
+                x + 10.0,
+                y - 46.0,
+                x + 46.0,
+                y - 6.0,
+                x,
+                y + h * 0.3
+            ),
+            (x + 20.0, y - 26.0),
+        );
+    }
     let (x1, y1) = (a.0 + w, a.1 + h / 2.0);
     let (x2, y2) = (b.0, b.1 + h / 2.0);
+    if (a.0 - b.0).abs() < 0.5 {
+        // Same layer: a bulge on the right side, from one box to the other.
+        let bulge = 40.0 + (y2 - y1).abs() / 5.0;
+        let (c1, c2) = ((x1 + bulge, y1), (x1 + bulge, y2));
+        let mid = (x1 + 0.75 * bulge, (y1 + y2) / 2.0);
+        return (
+            format!("M{x1:.1},{y1:.1} C{:.1},{:.1} {:.1},{:.1} {x1:.1},{y2:.1}", c1.0, c1.1, c2.0, c2.1),
+            mid,
+        );
+    }
     if x2 > x1 + 1.0 {
         let dx = ((x2 - x1) / 2.0).max(30.0);
         let (c1, c2) = ((x1 + dx, y1), (x2 - dx, y2));
@@ -479,16 +543,20 @@ pub fn ServiceGraphView(
         view! { {edge_views}{node_views} }
     };
 
-    let svg_h = move || {
-        let (_, _, _, _, h) = drawing.get();
-        (h + 2.0 * PAD + 60.0).clamp(260.0, 640.0)
-    };
-    // The initial view: the whole drawing, scaled down to fit the width, centred.
-    let fitted = move || -> (f64, f64, f64) {
-        let (w, h) = drawing.with_untracked(|d| (d.3, d.4));
+    // The initial view: the whole drawing, scaled down to fit the width, centred; the SVG is
+    // as tall as the fitted drawing (the page scrolls).
+    let fit_scale = move |w: f64| -> (f64, f64) {
         let avail_w = window().inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(1200.0) - 48.0;
-        let avail_h = (h + 2.0 * PAD + 60.0).clamp(260.0, 640.0) - 2.0 * PAD;
-        let k = ((avail_w - 2.0 * PAD) / w).min(avail_h / h).clamp(0.3, 1.0);
+        (((avail_w - 2.0 * PAD) / w).clamp(0.45, 1.0), avail_w)
+    };
+    let svg_h = move || {
+        let (_, _, _, w, h) = drawing.get();
+        let (k, _) = fit_scale(w);
+        (h * k + 2.0 * PAD + 70.0).clamp(240.0, 1400.0)
+    };
+    let fitted = move || -> (f64, f64, f64) {
+        let w = drawing.with_untracked(|d| d.3);
+        let (k, avail_w) = fit_scale(w);
         let tx = PAD + ((avail_w - 2.0 * PAD) - w * k).max(0.0) / 2.0;
         (tx, PAD, k)
     };
@@ -634,7 +702,7 @@ pub fn ServiceGraphView(
 
     let counts = format!("{} services · {} edges", graph.nodes.len(), graph.edges.len());
     view! {
-        <section class="an-view sg" data-testid="service-graph" data-node-count=graph.nodes.len().to_string() data-edge-count=graph.edges.len().to_string()>
+        <section class="an-view sg" class:sg-dense=move || drawing.with(|d| d.1.len() > 30) data-testid="service-graph" data-node-count=graph.nodes.len().to_string() data-edge-count=graph.edges.len().to_string()>
             <div class="an-toolbar">
                 <span class="muted">{counts}</span>
                 <label>"Focus "
@@ -662,7 +730,7 @@ pub fn ServiceGraphView(
                     on:wheel=on_wheel on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointerleave=on_up
                     on:click=move |_| selection.set(None)>
                     <defs>
-                        <marker id="sg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <marker id="sg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
                             <path d="M0,0 L10,5 L0,10 z" class="sg-arrow"></path>
                         </marker>
                     </defs>

@@ -51,20 +51,19 @@ pub fn remember_set_bytes(generation: u32, bytes: &Uint8Array) {
 pub struct SetAnalysisCtx {
     pub status: RwSignal<Status>,
     pub rules_text: RwSignal<String>,
+    /// The rules editor is expanded (kept while the views re-render with new rules).
+    pub editor_open: RwSignal<bool>,
 }
 
-/// Creates the analysis state of a page and starts (or reuses) the analysis of the loaded set;
-/// it follows new loads and rule changes.
+/// Creates the analysis state of a page and starts (or reuses, from the cache) the analysis of
+/// the loaded set; it follows new loads and rule changes. Call once per page and pass it down.
 pub fn use_set_analysis() -> SetAnalysisCtx {
-    if let Some(ctx) = use_context::<SetAnalysisCtx>() {
-        return ctx;
-    }
     let state = use_app();
     let ctx = SetAnalysisCtx {
         status: RwSignal::new(Status::Idle),
         rules_text: RwSignal::new(crate::views::rules_editor::initial_rules_text(state)),
+        editor_open: RwSignal::new(false),
     };
-    provide_context(ctx);
     Effect::new(move |_| {
         let loaded = state.loaded.get();
         let rules = ctx.rules_text.get();

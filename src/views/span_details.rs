@@ -32,7 +32,12 @@ fn attrs_json(set: &TraceSet, r: Range32) -> serde_json::Value {
 /// The span as JSON (OTLP-like field names) for the raw view and the copy button.
 fn raw_json(set: &TraceSet, s: &Span) -> String {
     let resource = set.resource(s);
-    let scope = set.arena.scopes.get(s.scope as usize).copied().unwrap_or_default();
+    let scope = set
+        .arena
+        .scopes
+        .get(s.scope as usize)
+        .copied()
+        .unwrap_or_default();
     let value = serde_json::json!({
         "traceId": s.trace_id.to_hex(),
         "spanId": s.span_id.to_hex(),
@@ -59,6 +64,9 @@ fn raw_json(set: &TraceSet, s: &Span) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
+/// Attributes as (key, text) pairs.
+type Attrs = Vec<(String, String)>;
+
 struct Details {
     span_id: String,
     name: String,
@@ -75,9 +83,9 @@ struct Details {
     resource_attrs: Vec<(String, String)>,
     scope_name: String,
     scope_attrs: Vec<(String, String)>,
-    events: Vec<(String, String, Vec<(String, String)>)>,
+    events: Vec<(String, String, Attrs)>,
     exceptions: Vec<(String, String, String)>,
-    links: Vec<(String, String, bool)>,
+    links: Vec<(String, String, Option<String>)>,
     raw: String,
 }
 
@@ -86,7 +94,12 @@ fn details(ctx: TraceCtx, index: u32) -> Option<Details> {
     ctx.loaded.with_value(|l| {
         let set = &l.set;
         let s = set.span(index).copied()?;
-        let scope = set.arena.scopes.get(s.scope as usize).copied().unwrap_or_default();
+        let scope = set
+            .arena
+            .scopes
+            .get(s.scope as usize)
+            .copied()
+            .unwrap_or_default();
         let events = set
             .events(&s)
             .iter()
@@ -109,7 +122,11 @@ fn details(ctx: TraceCtx, index: u32) -> Option<Details> {
                         .map(|(_, v)| v.clone())
                         .unwrap_or_default()
                 };
-                (get("exception.type"), get("exception.message"), get("exception.stacktrace"))
+                (
+                    get("exception.type"),
+                    get("exception.message"),
+                    get("exception.stacktrace"),
+                )
             })
             .collect();
         let links = set
@@ -117,8 +134,13 @@ fn details(ctx: TraceCtx, index: u32) -> Option<Details> {
             .iter()
             .map(|lk| {
                 let tid = lk.trace_id.to_hex();
-                let loaded = l.find(&tid).is_some();
-                (tid, lk.span_id.to_hex(), loaded)
+                // Clickable when loaded here, or when the set came from a server that can load it.
+                let source = if l.find(&tid).is_some() || l.source != crate::routes::Source::Local {
+                    Some(l.source.as_param())
+                } else {
+                    None
+                };
+                (tid, lk.span_id.to_hex(), source)
             })
             .collect();
         Some(Details {
@@ -248,11 +270,11 @@ pub fn SpanDetails(ctx: TraceCtx) -> impl IntoView {
                 <section class="sd-section">
                     <h3>{format!("Links ({})", d.links.len())}</h3>
                     <ul class="links">
-                        {d.links.into_iter().map(|(tid, sid, loaded)| {
+                        {d.links.into_iter().map(|(tid, sid, source)| {
                             let label = format!("{tid} / {sid}");
-                            if loaded {
+                            if let Some(source) = source {
                                 let href = crate::routes::Route::trace(&tid, crate::routes::Params {
-                                    source: Some("local".into()),
+                                    source: Some(source),
                                     span: Some(sid.clone()),
                                     ..Default::default()
                                 });

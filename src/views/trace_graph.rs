@@ -73,7 +73,7 @@ pub fn TraceGraphView(ctx: TraceCtx) -> impl IntoView {
                             if o.errors > 0 { format!(" · {} errors", o.errors) } else { String::new() })}</title>
                         <rect class="sg-shape" width=W height=H rx="6"></rect>
                         <rect class="sg-chip" width="5" height=H style:fill=units::service_colour(&o.service)></rect>
-                        <text class="sg-name" x="12" y="20">{ellipsize(&o.name, 24)}</text>
+                        <text class="sg-name" x="12" y="20">{ellipsize(&o.name, 22)}</text>
                         <text class="sg-figures" x="12" y="38">{ellipsize(&format!("{} · ×{} · {}", o.service, o.count, units::duration(o.total_nanos)), 30)}</text>
                     </g>
                 })
@@ -83,7 +83,7 @@ pub fn TraceGraphView(ctx: TraceCtx) -> impl IntoView {
             <svg class="tg-canvas" role="img" aria-label="Operation graph of the trace" viewBox=format!("0 0 {vw:.0} {vh:.0}")
                 style:width=format!("{:.0}px", vw.max(300.0)) style:height=format!("{:.0}px", vh)>
                 <defs>
-                    <marker id="tg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <marker id="tg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z" class="sg-arrow"></path>
                     </marker>
                 </defs>

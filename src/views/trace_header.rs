@@ -1,6 +1,7 @@
 //! The trace header strip: root service and name, start (local, UTC on hover and shown), and
 //! the figures with stable test hooks (`trace-span-count`, `trace-service-count`,
-//! `trace-duration`, `trace-error-count`, `trace-grade`), plus the PARTIAL banner.
+//! `trace-duration`, `trace-error-count`, `trace-grade`), plus the PARTIAL banner and, when the
+//! core reported problems while reading, a strip with the counts and the diagnostics panel.
 
 use crate::state::trace_view::TraceCtx;
 use crate::units;
@@ -29,6 +30,19 @@ pub fn TraceHeader(ctx: TraceCtx) -> impl IntoView {
             l.summaries.get(ctx.trace_index as usize).cloned(),
             l.is_partial(),
             l.diagnostics.warnings.join("; "),
+        )
+    });
+    let (clean, problems) = ctx.loaded.with_value(|l| {
+        let d = &l.diagnostics;
+        let kinds: Vec<String> = d.counts.iter().map(|(k, n)| format!("{n} × {k:?}")).collect();
+        let skipped = if d.spans_skipped > 0 {
+            format!("{} spans skipped; ", d.spans_skipped)
+        } else {
+            String::new()
+        };
+        (
+            d.counts.is_empty(),
+            format!("Read with repairs: {skipped}{}", kinds.join(", ")),
         )
     });
     let grade = move || crate::views::analysis::grade_of(ctx.analysis.get().map(|a| a.0).as_deref());
@@ -72,6 +86,12 @@ pub fn TraceHeader(ctx: TraceCtx) -> impl IntoView {
                 {format!("PARTIAL trace: the source says some spans are missing. {}", warnings)}
             </div>
         </Show>
+        {(!clean).then(|| view! {
+            <div class="diag-strip" data-testid="diagnostics-strip">
+                <span class="warn">{problems.clone()}</span>
+                <crate::views::diagnostics::DiagnosticsPanel/>
+            </div>
+        })}
     }
     .into_any()
 }

@@ -44,15 +44,23 @@ pub fn Waterfall(ctx: TraceCtx) -> impl IntoView {
     Effect::new(move |_| {
         let Some(span) = ctx.reveal.get() else { return };
         let rows = ctx.rows.get();
-        let Some(pos) = rows.0.iter().position(|&r| r == span) else { return };
-        let Some(el) = scroller.get_untracked() else { return };
+        let Some(pos) = rows.0.iter().position(|&r| r == span) else {
+            return;
+        };
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
         let top = pos as f64 * ROW_HEIGHT;
         let cur = f64::from(el.scroll_top());
         let h = f64::from(el.client_height());
         if top < cur {
             el.set_scroll_top(top as i32);
         } else if top + ROW_HEIGHT > cur + h {
-            let target = if top > cur + 2.0 * h { top - h / 2.0 } else { top + ROW_HEIGHT - h };
+            let target = if top > cur + 2.0 * h {
+                top - h / 2.0
+            } else {
+                top + ROW_HEIGHT - h
+            };
             el.set_scroll_top(target.max(0.0) as i32);
         }
         scroll_top.set(f64::from(el.scroll_top()));
@@ -95,7 +103,9 @@ pub fn Waterfall(ctx: TraceCtx) -> impl IntoView {
     // Name column resize.
     let resizing = StoredValue::new(None::<(f64, f64)>);
     let on_resize_down = move |ev: leptos::ev::PointerEvent| {
-        let Some(el) = scroller.get_untracked() else { return };
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
         let current = if name_col.get_untracked() > 0.0 {
             name_col.get_untracked()
         } else {
@@ -224,7 +234,11 @@ fn Row(ctx: TraceCtx, pos: usize, index: u32) -> impl IntoView {
         "{name}\nservice: {service}\nduration: {dur}\nstart: {}\nstatus: {}{}",
         units::offset(i128::from(span.display_start_unix_nanos()) - i128::from(t0)),
         span.status_code.short_name(),
-        if status_message.is_empty() { String::new() } else { format!(" — {status_message}") }
+        if status_message.is_empty() {
+            String::new()
+        } else {
+            format!(" — {status_message}")
+        }
     );
     let skew = span.skew_shift_nanos;
 
@@ -240,7 +254,10 @@ fn Row(ctx: TraceCtx, pos: usize, index: u32) -> impl IntoView {
     let bar_colour = colour.clone();
     let bar_style = move || {
         let (l, r) = (place(start), place(end));
-        format!("left:{l:.4}%;width:max(1px,{:.4}%);background:{bar_colour}", (r - l).max(0.0))
+        format!(
+            "left:{l:.4}%;width:max(1px,{:.4}%);background:{bar_colour}",
+            (r - l).max(0.0)
+        )
     };
     // The duration label follows the bar, or sits inside its right end when the bar is wide.
     let label_inside = move || place(end) > 85.0 && place(end) - place(start) > 12.0;

@@ -188,6 +188,7 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
                     state.progress.set(None);
                     return;
                 }
+                mark("spanlens:set-received");
                 let set_bytes = set.unchecked_into::<Uint8Array>();
                 let bytes = set_bytes.to_vec();
                 let names: Vec<String> = Array::from(&get(&data, "names"))
@@ -196,6 +197,7 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
                     .collect();
                 match decode(&bytes, &get_str(&data, "diagnostics")) {
                     Ok((set, diagnostics)) => {
+                        mark("spanlens:set-decoded");
                         let generation = state.generation.get_untracked() + 1;
                         state.generation.set(generation);
                         let loaded = Loaded::new(set, diagnostics, names, source.clone(), generation);
@@ -239,7 +241,10 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
 
 fn skipped_note(l: &Loaded) -> String {
     if l.diagnostics.spans_skipped > 0 {
-        format!(" ({} spans skipped, see diagnostics)", l.diagnostics.spans_skipped)
+        format!(
+            " ({} spans skipped, see diagnostics)",
+            l.diagnostics.spans_skipped
+        )
     } else {
         String::new()
     }
@@ -255,7 +260,10 @@ fn finish_worker() {
     }
 }
 
-fn decode(bytes: &[u8], diagnostics: &str) -> Result<(TraceSet, spanlens_core::diagnostics::Diagnostics), String> {
+fn decode(
+    bytes: &[u8],
+    diagnostics: &str,
+) -> Result<(TraceSet, spanlens_core::diagnostics::Diagnostics), String> {
     let set: TraceSet = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
     let diagnostics = serde_json::from_str(diagnostics).unwrap_or_default();
     Ok((set, diagnostics))

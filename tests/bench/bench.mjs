@@ -8,19 +8,19 @@
 // Usage: node tests/bench/bench.mjs [spans]   (prints a JSON summary)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { big } from '../gen/otlp.mjs';
+import { bigToFile } from '../gen/otlp.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const dist = path.join(repo, 'dist');
 const spans = Number(process.argv[2] || 100000);
 const file = path.join(os.tmpdir(), `spanlens-bench-${spans}.json`);
-if (!existsSync(file)) writeFileSync(file, JSON.stringify(big(spans)));
+if (!existsSync(file)) bigToFile(spans, file);
 
 function gz(dir) {
   let wasm = 0, js = 0, wasmRaw = 0;
@@ -74,6 +74,8 @@ const load = await page.evaluate(() => {
   const mark = (n) => performance.getEntriesByName(n).map((e) => e.startTime)[0];
   return {
     firstRowsMs: mark('spanlens:first-rows') - window.__t0,
+    setReceivedMs: mark('spanlens:set-received') - window.__t0,
+    setDecodedMs: mark('spanlens:set-decoded') - window.__t0,
     setReadyMs: mark('spanlens:set-ready') - window.__t0,
     maxFrameGapDuringLoadMs: Math.max(...window.__gaps.slice(1)),
   };
@@ -111,7 +113,7 @@ const MiB = 1024 * 1024;
 const out = {
   spans,
   headerSpans: Number(headerSpans),
-  fileMiB: +(readFileSync(file).length / MiB).toFixed(1),
+  fileMiB: +(statSync(file).size / MiB).toFixed(1),
   ...Object.fromEntries(Object.entries(load).map(([k, v]) => [k, Math.round(v)])),
   scroll: Object.fromEntries(Object.entries(scroll).map(([k, v]) => [k, +v.toFixed(1)])),
   longTasksAfterDrop: longTasks,

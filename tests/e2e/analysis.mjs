@@ -57,8 +57,14 @@ async function test(name, fn) {
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
+// Compares as JSON with object keys sorted (key order is not meaningful).
+function canon(v) {
+  if (Array.isArray(v)) return v.map(canon);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])]));
+  return v;
+}
 function eq(actual, wanted, what) {
-  const a = JSON.stringify(actual), w = JSON.stringify(wanted);
+  const a = JSON.stringify(canon(actual)), w = JSON.stringify(canon(wanted));
   if (a !== w) throw new Error(`${what}: got ${a}, expected ${w}`);
 }
 const shot = (page, name) => page.screenshot({ path: path.join(shots, `analysis-${name}.png`) });
@@ -132,7 +138,7 @@ await test('service graph of the demo set: nodes and edges equal the core', asyn
   await page.selectOption('[data-testid=graph-focus]', '');
   // Edge → spans behind it → opens the span in the waterfall.
   const edge = Object.keys(expected.demo.edges).find((k) => k.startsWith('frontend->') && !k.includes('postgres'));
-  await page.click(`[data-edge="${edge}"] .sg-edge-label`);
+  await page.$eval(`[data-edge="${edge}"]`, (e) => e.dispatchEvent(new MouseEvent('click', { bubbles: true })));
   await page.waitForSelector('[data-testid=edge-spans] button');
   await shot(page, 'service-graph-edge');
   await page.click('[data-testid=edge-spans] button');
@@ -262,8 +268,7 @@ await test('trace page tabs: graph, statistics, flame, errors, grades (and embed
   eq(badges, exp, 'grades of the five-trace file');
   await shot(page, 'trace-grades');
   // The URL reproduces the tab; embed mode shows the same view without the top bar.
-  const url = new URL(page.url());
-  assert(url.searchParams.get('view') === 'grades', `view not in URL: ${url}`);
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('view') === 'grades', null, { timeout: 5000 });
   await go(page, `/insights?view=graph&embed=1`);
   await checkGraph(page, expected.fiveTraces);
   assert(!(await page.$('.topbar')), 'top bar shown in embed mode');

@@ -288,6 +288,8 @@ await test('trace by id from the server (v2 404 → v1), share URL round trip, e
   await page.goto(`${base}/trace/${id}?source=server&embed=1&hideHeader=1&from=now-1h&to=now`);
   await page.waitForSelector('[data-span-id]');
   assert(!(await page.$('[data-testid=trace-span-count]')), 'header shown with hideHeader=1');
+  await page.goto(`${base}/`);
+  await page.waitForSelector(`.recent a:has-text("${id}")`);
 });
 
 await test('share of a dropped file without a server offers the OTLP download', async (page) => {
@@ -309,6 +311,20 @@ await test('malformed file shows an alert naming it, and the page keeps working'
   await page.screenshot({ path: path.join(shots, 'malformed-alert.png') });
   await dropFiles(page, [SMARTTHINGS]);
   await page.waitForSelector('[data-span-id]');
+});
+
+await test('spans the core skips are reported next to the trace', async (page) => {
+  await open(page);
+  const doc = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+    scopeSpans: [{ spans: [
+      { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'root', startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000100000000' },
+      { traceId: '0af7651916cd43dd8448eb211c80319c', name: 'no id', parentSpanId: 'b7ad6b7169203331', startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000050000000' },
+    ] }] }] };
+  await dropText(page, 'skips.json', JSON.stringify(doc));
+  await page.waitForSelector('[data-testid=diagnostics-strip]');
+  assert((await figure(page, 'trace-span-count')) === '1', 'span count');
+  await page.click('[data-testid=diagnostics] summary');
+  await page.screenshot({ path: path.join(shots, 'diagnostics.png') });
 });
 
 await test('paste box and demo button', async (page) => {

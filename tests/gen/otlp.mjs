@@ -4,7 +4,7 @@
 //
 //   node tests/gen/otlp.mjs demo > public/demo.json
 //   node tests/gen/otlp.mjs big 100000 > /tmp/100k.json
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 
 function rng(seed) {
   let s = seed >>> 0;
@@ -181,6 +181,26 @@ export function demo() {
 export function big(spans) {
   const tb = makeTrace(101, spans, { durationMs: 30_000, maxFan: 6, errorRate: 0.01 });
   return { resourceSpans: tb.toResourceSpans() };
+}
+
+// Writes a big single-trace file without building one huge string (1M spans ≈ 470 MB).
+export function bigToFile(spans, file) {
+  const tb = makeTrace(101, spans, { durationMs: 30_000, maxFan: 6, errorRate: 0.01 });
+  const fd = openSync(file, 'w');
+  writeSync(fd, '{"resourceSpans":[');
+  tb.toResourceSpans().forEach((rs, i) => {
+    const spansOf = rs.scopeSpans[0].spans;
+    const head = JSON.stringify({ ...rs, scopeSpans: [{ ...rs.scopeSpans[0], spans: [] }] });
+    const cut = head.lastIndexOf('"spans":[]') + '"spans":['.length;
+    writeSync(fd, (i ? ',' : '') + head.slice(0, cut));
+    for (let k = 0; k < spansOf.length; k += 5000) {
+      const part = JSON.stringify(spansOf.slice(k, k + 5000));
+      writeSync(fd, (k ? ',' : '') + part.slice(1, -1));
+    }
+    writeSync(fd, head.slice(cut));
+  });
+  writeSync(fd, ']}');
+  closeSync(fd);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

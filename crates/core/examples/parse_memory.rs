@@ -121,8 +121,9 @@ fn main() {
     let retained = CURRENT.load(Ordering::Relaxed) - base;
     let n = set.span_count();
     println!(
-        "generated {n} spans in {} traces in {generated:.2?}",
-        set.traces().len()
+        "synth: {n} spans in {} traces generated in {generated:.2?}, written as OTLP JSON in {written:.2?} ({:.0} MiB/s)",
+        set.traces().len(),
+        mib(file) / written.as_secs_f64()
     );
     println!("input: {:.1} MiB ({} B/span)", mib(file), file / n.max(1));
     println!(

@@ -48,7 +48,11 @@ pub fn load(state: &AppState) -> Result<DemoOutcome, DemoError> {
     };
     let set = generate(&options);
     let data = set_to_otlp(&set)?;
-    let tenant = if state.config.multitenant { "demo" } else { DEFAULT_TENANT };
+    let tenant = if state.config.multitenant {
+        "demo"
+    } else {
+        DEFAULT_TENANT
+    };
     let outcome = store_batch(state, tenant, data)?;
     Ok(DemoOutcome {
         traces: set.traces().len() as u64,
@@ -80,7 +84,12 @@ mod tests {
         };
         assert!(!store.find_traces(&tenants, &errors).unwrap().is_empty());
         let services: Vec<String> = store
-            .tag_values(&tenants, Some(crate::store::TagScope::Resource), "service.name", 100)
+            .tag_values(
+                &tenants,
+                Some(crate::store::TagScope::Resource),
+                "service.name",
+                100,
+            )
             .unwrap()
             .into_iter()
             .map(|v| v.value)

@@ -50,14 +50,20 @@ impl Redactor {
     /// Whether `key` is sensitive.
     pub fn matches(&self, key: &str) -> bool {
         // Allocation-free for plain patterns: this runs for every attribute at ingest.
-        if self.exact.iter().any(|p| tail_match(key.as_bytes(), p.as_bytes())) {
+        if self
+            .exact
+            .iter()
+            .any(|p| tail_match(key.as_bytes(), p.as_bytes()))
+        {
             return true;
         }
         if self.globs.is_empty() {
             return false;
         }
         let key = key.to_ascii_lowercase();
-        self.globs.iter().any(|g| glob_match(g.as_bytes(), key.as_bytes()))
+        self.globs
+            .iter()
+            .any(|g| glob_match(g.as_bytes(), key.as_bytes()))
     }
 
     /// Redacts every matching attribute of a batch; returns how many values were replaced.
@@ -127,8 +133,14 @@ fn tail_match(key: &[u8], pattern: &[u8]) -> bool {
     let Some(start) = key.len().checked_sub(pattern.len()) else {
         return false;
     };
-    let tail_ok = key.get(start..).is_some_and(|tail| tail.eq_ignore_ascii_case(pattern));
-    tail_ok && (start == 0 || key.get(start - 1).is_some_and(|c| matches!(c, b'.' | b'_' | b'-')))
+    let tail_ok = key
+        .get(start..)
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(pattern));
+    tail_ok
+        && (start == 0
+            || key
+                .get(start - 1)
+                .is_some_and(|c| matches!(c, b'.' | b'_' | b'-')))
 }
 
 /// `*` matches any run of bytes; everything else matches itself.

@@ -22,7 +22,11 @@ async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, HeaderMap, V
     let resp = app(state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    (status, headers, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+    (
+        status,
+        headers,
+        resp.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
 }
 
 #[tokio::test]
@@ -37,15 +41,29 @@ async fn query_token_cors_and_frame_ancestors() {
     let (status, h, _) = call(&state, Request::get("/api/search").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(h["www-authenticate"], "Bearer");
-    let req = Request::get("/api/search").header("authorization", "Bearer q").body(Body::empty()).unwrap();
+    let req = Request::get("/api/search")
+        .header("authorization", "Bearer q")
+        .body(Body::empty())
+        .unwrap();
     assert_ne!(call(&state, req).await.0, StatusCode::UNAUTHORIZED);
-    let req = Request::get("/metrics").header("authorization", "Bearer wrong").body(Body::empty()).unwrap();
+    let req = Request::get("/metrics")
+        .header("authorization", "Bearer wrong")
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(call(&state, req).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&state, Request::get("/ready").body(Body::empty()).unwrap()).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&state, Request::get("/ready").body(Body::empty()).unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
 
     // CSP on every answer.
     let (_, h, _) = call(&state, Request::get("/ready").body(Body::empty()).unwrap()).await;
-    assert_eq!(h["content-security-policy"], "frame-ancestors 'self' https://grafana.example");
+    assert_eq!(
+        h["content-security-policy"],
+        "frame-ancestors 'self' https://grafana.example"
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
 
     // CORS: the allowed origin gets the header (preflight too), another origin does not.
@@ -60,7 +78,10 @@ async fn query_token_cors_and_frame_ancestors() {
     let (status, h, _) = call(&state, preflight).await;
     assert!(status.is_success(), "{status}");
     assert_eq!(h["access-control-allow-origin"], "https://grafana.example");
-    let req = Request::get("/ready").header("origin", "https://evil.example").body(Body::empty()).unwrap();
+    let req = Request::get("/ready")
+        .header("origin", "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
     let (_, h, _) = call(&state, req).await;
     assert!(h.get("access-control-allow-origin").is_none());
 }
@@ -108,7 +129,9 @@ async fn fake_upstream() -> (u16, Seen) {
 async fn tempo_url_proxies_queries_with_tenant_and_auth() {
     let (port, seen) = fake_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    let state = state_in(dir.path(), |c| c.tempo_url = Some(format!("http://127.0.0.1:{port}")));
+    let state = state_in(dir.path(), |c| {
+        c.tempo_url = Some(format!("http://127.0.0.1:{port}"))
+    });
     let req = Request::get("/api/traces/abc123?start=1&end=2")
         .header("x-scope-orgid", "team-a")
         .header("authorization", "Basic dTpw")
@@ -126,7 +149,12 @@ async fn tempo_url_proxies_queries_with_tenant_and_auth() {
     assert_eq!(headers["x-scope-orgid"], "team-a");
     assert_eq!(headers["authorization"], "Basic dTpw");
     // Non-Tempo paths stay local.
-    assert_eq!(call(&state, Request::get("/ready").body(Body::empty()).unwrap()).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&state, Request::get("/ready").body(Body::empty()).unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
     assert_eq!(seen.requests.lock().unwrap().len(), 1);
 }
 
@@ -134,7 +162,9 @@ async fn tempo_url_proxies_queries_with_tenant_and_auth() {
 async fn tempo_url_unreachable_is_502() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let state = state_in(dir.path(), |c| c.tempo_url = Some(format!("http://127.0.0.1:{port}")));
+    let state = state_in(dir.path(), |c| {
+        c.tempo_url = Some(format!("http://127.0.0.1:{port}"))
+    });
     let (status, _, _) = call(&state, Request::get("/api/search").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
 }
@@ -149,7 +179,8 @@ async fn forward_otlp_sends_redacted_batches_on() {
     });
     state.forwarder = spanlens_server::store::tempo::forwarder_for(&state).unwrap();
     let id = trace_id(1);
-    let body = prost::Message::encode_to_vec(&batch("svc", vec![span(&id, 0, "r", vec![kv("password", "pw")])]));
+    let body =
+        prost::Message::encode_to_vec(&batch("svc", vec![span(&id, 0, "r", vec![kv("password", "pw")])]));
     let req = Request::post("/v1/traces")
         .header("content-type", "application/x-protobuf")
         .header("x-scope-orgid", "team-a")
@@ -166,7 +197,10 @@ async fn forward_otlp_sends_redacted_batches_on() {
     assert_eq!(headers["x-scope-orgid"], "team-a");
     assert_eq!(headers["content-type"], "application/x-protobuf");
     let set = spanlens_core::formats::read(&body, None).unwrap();
-    assert_eq!(set.span_attr_text(&set.spans()[0], "password").as_deref(), Some("[REDACTED]"));
+    assert_eq!(
+        set.span_attr_text(&set.spans()[0], "password").as_deref(),
+        Some("[REDACTED]")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,17 +217,26 @@ async fn tempo_store_reads_search_and_tags_from_tempo() {
             ..TraceFilter::default()
         };
         let tenants = vec!["a".to_string(), "b".to_string()];
-        (store.find_traces(&tenants, &filter).unwrap(), store.tag_names(&tenants, None).unwrap())
+        (
+            store.find_traces(&tenants, &filter).unwrap(),
+            store.tag_names(&tenants, None).unwrap(),
+        )
     })
     .await
     .unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].trace_id.to_hex(), "000000000000000000002f3e0cf1c5b4a1"[2..].to_string());
+    assert_eq!(
+        found[0].trace_id.to_hex(),
+        "000000000000000000002f3e0cf1c5b4a1"[2..].to_string()
+    );
     assert_eq!(found[0].root_service, "gw");
     assert_eq!(found[0].end_unix_nanos - found[0].start_unix_nanos, 12_000_000);
     assert_eq!(names, vec![(TagScope::Span, "http.route".to_string())]);
     let requests = seen.requests.lock().unwrap().clone();
     let (uri, headers, _) = &requests[0];
-    assert!(uri.starts_with("/api/search?limit=5&tags=service.name%3Dgw&minDuration=5000000ns"), "{uri}");
+    assert!(
+        uri.starts_with("/api/search?limit=5&tags=service.name%3Dgw&minDuration=5000000ns"),
+        "{uri}"
+    );
     assert_eq!(headers["x-scope-orgid"], "a|b");
 }

@@ -27,10 +27,10 @@
 //! Not here: the figures themselves (see `metrics`).
 
 use super::metrics::OpFigures;
-use super::prep::{attr, attrs_of, value_i64, Prepared};
+use super::prep::{attr, value_i64, Prepared};
 use super::stats::ratio;
 use super::trace::root_cause;
-use crate::model::{SpanKind, StrId, Value, NO_SPAN};
+use crate::model::{SpanKind, StrId, NO_SPAN};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -206,36 +206,15 @@ pub(crate) fn find(prep: &Prepared<'_>, figs: &[OpFigures]) -> (Vec<Bottleneck>,
         children.clear();
         for c in set.children(idx) {
             let Some(cs) = set.span(c) else { continue };
-            let [st1, st2, r1, r2, r3, r4] = attrs_of(
-                set,
-                cs,
-                [
-                    k.db_statement,
-                    k.db_query_text,
-                    k.retry[0],
-                    k.retry[1],
-                    k.retry[2],
-                    k.retry[3],
-                ],
-            );
-            let stmt = [st1, st2]
-                .iter()
-                .find_map(|v| match v {
-                    Some(Value::Str(s)) if !s.is_empty() => Some(s.0),
-                    _ => None,
-                })
-                .unwrap_or(0);
-            let retry = [r1, r2, r3, r4]
-                .iter()
-                .any(|v| v.and_then(|v| value_i64(set, v)).is_some_and(|n| n > 0));
+            let facts = prep.facts(c);
             children.push(Child {
                 op: prep.op_of(c),
-                stmt,
+                stmt: facts.stmt,
                 start: cs.display_start_unix_nanos(),
                 end: cs.display_end_unix_nanos(),
                 client: cs.kind == SpanKind::Client,
                 error: prep.is_error(c),
-                retry,
+                retry: facts.retry,
                 index: c,
             });
         }

@@ -95,26 +95,6 @@ pub(crate) fn attr(set: &TraceSet, span: &Span, key: Option<StrId>) -> Option<Va
     set.attrs(span).iter().find(|kv| kv.key == key).map(|kv| kv.value)
 }
 
-/// Several attributes of a span in one pass over its attributes (first occurrence of each).
-pub(crate) fn attrs_of<const N: usize>(
-    set: &TraceSet,
-    span: &Span,
-    keys: [Option<StrId>; N],
-) -> [Option<Value>; N] {
-    let mut out = [None; N];
-    if keys.iter().all(Option::is_none) {
-        return out;
-    }
-    for kv in set.attrs(span) {
-        for (k, slot) in keys.iter().zip(out.iter_mut()) {
-            if *k == Some(kv.key) && slot.is_none() {
-                *slot = Some(kv.value);
-            }
-        }
-    }
-    out
-}
-
 /// An attribute of an event by resolved key.
 pub(crate) fn event_attr(set: &TraceSet, event: &Event, key: Option<StrId>) -> Option<Value> {
     let key = key?;
@@ -135,21 +115,28 @@ pub(crate) fn value_i64(set: &TraceSet, v: Value) -> Option<i64> {
     }
 }
 
-/// True when the span is an error (status ERROR or a truthy `error` attribute).
-pub(crate) fn is_error(set: &TraceSet, keys: &Keys, span: &Span) -> bool {
-    if span.is_error() {
-        return true;
-    }
-    match attr(set, span, keys.error) {
-        None => false,
-        Some(Value::Bool(b)) => b,
-        Some(Value::Str(s)) => {
+/// Whether an `error` attribute value means "error".
+fn error_value(set: &TraceSet, v: Value) -> bool {
+    match v {
+        Value::Bool(b) => b,
+        Value::Str(s) => {
             let t = set.str(s);
             !(t.is_empty() || t.eq_ignore_ascii_case("false"))
         }
-        Some(Value::Empty) => false,
-        Some(_) => true,
+        Value::Empty => false,
+        _ => true,
     }
+}
+
+/// Attribute facts of one span, read in the single pass over its attributes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Facts {
+    /// `db.statement` / `db.query.text` string id (0 when absent).
+    pub stmt: u32,
+    /// Any of the db attributes that make a CLIENT span a database edge.
+    pub has_db: bool,
+    /// A retry attribute above 0.
+    pub retry: bool,
 }
 
 /// Everything per span and per operation that several analyses need.
@@ -175,6 +162,8 @@ pub(crate) struct Prepared<'a> {
     pub errors: Vec<bool>,
     /// Self time per span (display times).
     pub self_nanos: Vec<u64>,
+    /// Attribute facts per span.
+    pub facts: Vec<Facts>,
 }
 
 impl<'a> Prepared<'a> {
@@ -212,6 +201,7 @@ impl<'a> Prepared<'a> {
         let mut op_category: Vec<usize> = Vec::new();
         let mut span_op: Vec<u32> = Vec::with_capacity(n);
         let mut errors: Vec<bool> = Vec::with_capacity(n);
+        let mut facts: Vec<Facts> = Vec::with_capacity(n);
         let mut last: Option<((StrId, StrId), u32)> = None;
         for span in spans {
             let svc = resource_service
@@ -233,15 +223,37 @@ impl<'a> Prepared<'a> {
                 }
             };
             span_op.push(op);
-            if let Some(c) = op_category.get_mut(op as usize) {
-                if *c > 0 {
-                    let found = classifier.classify(span);
-                    if found < *c {
-                        *c = found;
+            // One pass over the attributes: classification and facts.
+            let classify = op_category.get(op as usize).is_some_and(|&c| c > 0);
+            let mut key_ok = classifier.start();
+            let mut f = Facts::default();
+            let mut error_attr: Option<Value> = None;
+            for kv in set.attrs(span) {
+                if classify {
+                    classifier.absorb(kv, &mut key_ok);
+                }
+                let k = Some(kv.key);
+                if k == keys.error {
+                    error_attr.get_or_insert(kv.value);
+                } else if k == keys.db_statement || k == keys.db_query_text {
+                    if let (0, Value::Str(id)) = (f.stmt, kv.value) {
+                        f.stmt = id.0;
                     }
+                } else if keys.retry.contains(&k) {
+                    f.retry |= value_i64(set, kv.value).is_some_and(|v| v > 0);
+                }
+                if keys.db_keys().contains(&k) {
+                    f.has_db = true;
                 }
             }
-            errors.push(is_error(set, &keys, span));
+            if classify {
+                let found = classifier.finish(span, key_ok);
+                if let Some(c) = op_category.get_mut(op as usize) {
+                    *c = (*c).min(found);
+                }
+            }
+            errors.push(span.is_error() || error_attr.is_some_and(|v| error_value(set, v)));
+            facts.push(f);
         }
         if n < all.len() {
             // Categories over the rest of the set, for the operations in scope only.
@@ -263,12 +275,17 @@ impl<'a> Prepared<'a> {
                         o
                     }
                 };
-                if let Some(c) = op.and_then(|o| op_category.get_mut(o as usize)) {
-                    if *c > 0 {
-                        let found = classifier.classify(span);
-                        if found < *c {
-                            *c = found;
-                        }
+                if op
+                    .and_then(|o| op_category.get(o as usize))
+                    .is_some_and(|&c| c > 0)
+                {
+                    let mut key_ok = classifier.start();
+                    for kv in set.attrs(span) {
+                        classifier.absorb(kv, &mut key_ok);
+                    }
+                    let found = classifier.finish(span, key_ok);
+                    if let Some(c) = op.and_then(|o| op_category.get_mut(o as usize)) {
+                        *c = (*c).min(found);
                     }
                 }
             }
@@ -319,6 +336,7 @@ impl<'a> Prepared<'a> {
             services,
             errors,
             self_nanos,
+            facts,
         }
     }
 
@@ -362,6 +380,14 @@ impl<'a> Prepared<'a> {
             .get(index.wrapping_sub(self.base) as usize)
             .copied()
             .unwrap_or(false)
+    }
+
+    /// Attribute facts of a span (defaults outside the scope).
+    pub(crate) fn facts(&self, index: u32) -> Facts {
+        self.facts
+            .get(index.wrapping_sub(self.base) as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub(crate) fn self_time(&self, index: u32) -> u64 {

@@ -834,28 +834,43 @@ impl<'a> Classifier<'a> {
     }
 
     /// Category index of one span (`rules.categories.len()` for the fallback).
+    #[cfg(test)]
     pub(crate) fn classify(&mut self, span: &Span) -> usize {
-        let mut key_ok = self.no_key_mask;
+        let mut key_ok = self.start();
         for kv in self.set.attrs(span) {
-            let bits = self.key_bits(kv.key);
-            if bits == 0 {
-                continue;
-            }
-            key_ok |= bits & !self.equals_mask;
-            let mut need_value = bits & self.equals_mask & !key_ok;
-            while need_value != 0 {
-                let bit = need_value.trailing_zeros() as usize;
-                need_value &= need_value - 1;
-                if let Some((_, m)) = self.matchers.get(bit) {
-                    if self.value_equals(kv.value, m) {
-                        key_ok |= 1 << bit;
-                    }
+            self.absorb(kv, &mut key_ok);
+        }
+        self.finish(span, key_ok)
+    }
+
+    /// Starts a span: the key state before any attribute.
+    pub(crate) fn start(&self) -> u64 {
+        self.no_key_mask
+    }
+
+    /// Takes one attribute of the span into the key state.
+    pub(crate) fn absorb(&mut self, kv: &crate::model::KeyValue, key_ok: &mut u64) {
+        let bits = self.key_bits(kv.key);
+        if bits == 0 {
+            return;
+        }
+        *key_ok |= bits & !self.equals_mask;
+        let mut need_value = bits & self.equals_mask & !*key_ok;
+        while need_value != 0 {
+            let bit = need_value.trailing_zeros() as usize;
+            need_value &= need_value - 1;
+            if let Some((_, m)) = self.matchers.get(bit) {
+                if self.value_equals(kv.value, m) {
+                    *key_ok |= 1 << bit;
                 }
             }
         }
+    }
+
+    /// The span's category from its key state (`rules.categories.len()` for the fallback).
+    pub(crate) fn finish(&mut self, span: &Span, key_ok: u64) -> usize {
         let name_ok = self.name_bits(span.name);
-        let candidates = key_ok & name_ok;
-        let mut rest = candidates;
+        let mut rest = key_ok & name_ok;
         while rest != 0 {
             let bit = rest.trailing_zeros() as usize;
             rest &= rest - 1;

@@ -25,7 +25,7 @@
 //!
 //! Not here: the Prometheus exposition of these figures (the server does that).
 
-use super::prep::{attr, attrs_of, time_range, Prepared};
+use super::prep::{attr, time_range, Prepared};
 use super::stats::{histogram, ratio, DurationSummary, SERVICE_GRAPH_BUCKETS_NANOS};
 use crate::model::{SpanKind, StrId, Value, NO_SPAN};
 use hashbrown::HashMap;
@@ -177,12 +177,6 @@ fn first_attr(prep: &Prepared<'_>, span: &crate::model::Span, keys: &[Option<Str
         .find_map(|v| value_key(prep, v))
 }
 
-fn has_db(prep: &Prepared<'_>, span: &crate::model::Span) -> bool {
-    attrs_of(prep.set, span, prep.keys.db_keys())
-        .iter()
-        .any(Option::is_some)
-}
-
 /// Server node of a database client span (§2 naming order).
 fn db_server(prep: &Prepared<'_>, span: &crate::model::Span) -> NodeKey {
     let k = &prep.keys;
@@ -233,7 +227,7 @@ pub(crate) fn build(prep: &Prepared<'_>) -> ServiceGraph {
     for (i, span) in spans.iter().enumerate() {
         let idx = i as u32;
         match span.kind {
-            SpanKind::Client if has_db(prep, span) => {
+            SpanKind::Client if prep.facts(idx).has_db => {
                 if let Some(p) = paired.get_mut(i) {
                     *p = true;
                 }

@@ -464,8 +464,9 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
     }
 }
 
-/// An object key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
+/// An object key as raw bytes, borrowed from the input when it has no escapes. Keys are only
+/// compared with known ASCII names, so they skip UTF-8 validation.
+struct Key<'de>(Cow<'de, [u8]>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -475,17 +476,20 @@ impl<'de> Deserialize<'de> for Key<'de> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
                 Ok(Key(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_vec())))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v.as_bytes())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.as_bytes().to_vec())))
             }
         }
-        d.deserialize_str(V)
+        d.deserialize_bytes(V)
     }
 }
 
@@ -627,8 +631,8 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
         let mut message: Option<String> = None;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "resourceSpans" | "batches" => {
-                    self.ctx.path.rs_key = if key == "batches" {
+                b"resourceSpans" | b"batches" => {
+                    self.ctx.path.rs_key = if key.as_ref() == b"batches" {
                         "batches"
                     } else {
                         "resourceSpans"
@@ -636,25 +640,25 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                     let shape = map.next_value_seed(RsListSeed { ctx: self.ctx })?;
                     found |= shape == Shape::Ok;
                 }
-                "trace" | "result" => {
-                    self.ctx.path.rs_key = if key == "trace" {
+                b"trace" | b"result" => {
+                    self.ctx.path.rs_key = if key.as_ref() == b"trace" {
                         "trace.resourceSpans"
                     } else {
                         "result.resourceSpans"
                     };
-                    let require_spans = key == "result";
+                    let require_spans = key.as_ref() == b"result";
                     let shape = map.next_value_seed(WrapSeed {
                         ctx: self.ctx,
                         require_spans,
                     })?;
                     found |= shape;
                 }
-                "status" => {
+                b"status" => {
                     if let Scalar::Str(s) = map.next_value::<Scalar>()? {
                         status = Some(s.into_owned());
                     }
                 }
-                "message" => {
+                b"message" => {
                     if let Scalar::Str(s) = map.next_value::<Scalar>()? {
                         message = Some(s.into_owned());
                     }
@@ -704,7 +708,7 @@ impl<'de> Visitor<'de> for WrapSeed<'_, '_> {
         let mut has_spans = false;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "resourceSpans" | "batches" => {
+                b"resourceSpans" | b"batches" => {
                     has_spans |= map.next_value_seed(RsListSeed { ctx: self.ctx })? == Shape::Ok;
                 }
                 _ => {
@@ -775,7 +779,7 @@ impl<'de> Visitor<'de> for RsSeed<'_, '_> {
         let mut schema_url = StrId::EMPTY;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "resource" => {
+                b"resource" => {
                     match map.next_value_seed(ResourceSeed { ctx })? {
                         Ok(r) => resource = r,
                         Err(w) => ctx.pend(
@@ -787,8 +791,8 @@ impl<'de> Visitor<'de> for RsSeed<'_, '_> {
                     let location = format!("{}.resource", ctx.rs_location());
                     ctx.flush(&location, None);
                 }
-                "scopeSpans" | "instrumentationLibrarySpans" => {
-                    ctx.path.ss_key = if key == "scopeSpans" {
+                b"scopeSpans" | b"instrumentationLibrarySpans" => {
+                    ctx.path.ss_key = if key.as_ref() == b"scopeSpans" {
                         "scopeSpans"
                     } else {
                         "instrumentationLibrarySpans"
@@ -804,7 +808,7 @@ impl<'de> Visitor<'de> for RsSeed<'_, '_> {
                         );
                     }
                 }
-                "schemaUrl" => {
+                b"schemaUrl" => {
                     schema_url = string_field(ctx, map.next_value::<Scalar>()?, "schemaUrl");
                     let location = ctx.rs_location();
                     ctx.flush(&location, None);
@@ -893,7 +897,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
         let mut r = Resource::default();
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "attributes" => {
+                b"attributes" => {
                     r.attrs = {
                         let r = map.next_value_seed(AttrListSeed {
                             ctx,
@@ -902,7 +906,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
                         list(ctx, r, "attributes")
                     }
                 }
-                "droppedAttributesCount" => {
+                b"droppedAttributesCount" => {
                     r.dropped_attributes_count = count_field(ctx, map.next_value()?, "droppedAttributesCount")
                 }
                 _ => {
@@ -983,7 +987,7 @@ impl<'de> Visitor<'de> for SsSeed<'_, '_> {
         let mut schema_url = StrId::EMPTY;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "scope" | "instrumentationLibrary" => {
+                b"scope" | b"instrumentationLibrary" => {
                     match map.next_value_seed(ScopeSeed { ctx })? {
                         Ok(s) => scope = s,
                         Err(w) => ctx.pend(
@@ -995,7 +999,7 @@ impl<'de> Visitor<'de> for SsSeed<'_, '_> {
                     let location = format!("{}.scope", ctx.ss_location());
                     ctx.flush(&location, None);
                 }
-                "spans" => {
+                b"spans" => {
                     if let Shape::Wrong(w) = map.next_value_seed(SpanListSeed { ctx })? {
                         let location = ctx.ss_location();
                         ctx.b.diagnostics.add(
@@ -1007,7 +1011,7 @@ impl<'de> Visitor<'de> for SsSeed<'_, '_> {
                         );
                     }
                 }
-                "schemaUrl" => {
+                b"schemaUrl" => {
                     schema_url = string_field(ctx, map.next_value::<Scalar>()?, "schemaUrl");
                     let location = ctx.ss_location();
                     ctx.flush(&location, None);
@@ -1047,9 +1051,9 @@ impl<'de> Visitor<'de> for ScopeSeed<'_, '_> {
         let mut s = Scope::default();
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "name" => s.name = string_field(ctx, map.next_value()?, "scope.name"),
-                "version" => s.version = string_field(ctx, map.next_value()?, "scope.version"),
-                "attributes" => {
+                b"name" => s.name = string_field(ctx, map.next_value()?, "scope.name"),
+                b"version" => s.version = string_field(ctx, map.next_value()?, "scope.version"),
+                b"attributes" => {
                     s.attrs = {
                         let r = map.next_value_seed(AttrListSeed {
                             ctx,
@@ -1058,7 +1062,7 @@ impl<'de> Visitor<'de> for ScopeSeed<'_, '_> {
                         list(ctx, r, "attributes")
                     }
                 }
-                "droppedAttributesCount" => {
+                b"droppedAttributesCount" => {
                     s.dropped_attributes_count = count_field(ctx, map.next_value()?, "droppedAttributesCount")
                 }
                 _ => {
@@ -1171,15 +1175,15 @@ impl<'de> Visitor<'de> for SpanSeed<'_, '_> {
         let mut span = Span::default();
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "traceId" => trace_id = Some(map.next_value()?),
-                "spanId" => span_id = Some(map.next_value()?),
-                "parentSpanId" => parent = Some(map.next_value()?),
-                "name" => span.name = string_field(ctx, map.next_value()?, "name"),
-                "traceState" => span.trace_state = string_field(ctx, map.next_value()?, "traceState"),
-                "kind" => span.kind = kind_field(ctx, map.next_value()?),
-                "startTimeUnixNano" => start = Some(map.next_value()?),
-                "endTimeUnixNano" => end = Some(map.next_value()?),
-                "attributes" => {
+                b"traceId" => trace_id = Some(map.next_value()?),
+                b"spanId" => span_id = Some(map.next_value()?),
+                b"parentSpanId" => parent = Some(map.next_value()?),
+                b"name" => span.name = string_field(ctx, map.next_value()?, "name"),
+                b"traceState" => span.trace_state = string_field(ctx, map.next_value()?, "traceState"),
+                b"kind" => span.kind = kind_field(ctx, map.next_value()?),
+                b"startTimeUnixNano" => start = Some(map.next_value()?),
+                b"endTimeUnixNano" => end = Some(map.next_value()?),
+                b"attributes" => {
                     span.attrs = {
                         let r = map.next_value_seed(AttrListSeed {
                             ctx,
@@ -1188,30 +1192,30 @@ impl<'de> Visitor<'de> for SpanSeed<'_, '_> {
                         list(ctx, r, "attributes")
                     }
                 }
-                "droppedAttributesCount" => {
+                b"droppedAttributesCount" => {
                     span.dropped_attributes_count =
                         count_field(ctx, map.next_value()?, "droppedAttributesCount")
                 }
-                "events" => {
+                b"events" => {
                     let r = map.next_value_seed(EventListSeed { ctx })?;
                     span.events = list(ctx, r, "events");
                 }
-                "droppedEventsCount" => {
+                b"droppedEventsCount" => {
                     span.dropped_events_count = count_field(ctx, map.next_value()?, "droppedEventsCount")
                 }
-                "links" => {
+                b"links" => {
                     let r = map.next_value_seed(LinkListSeed { ctx })?;
                     span.links = list(ctx, r, "links");
                 }
-                "droppedLinksCount" => {
+                b"droppedLinksCount" => {
                     span.dropped_links_count = count_field(ctx, map.next_value()?, "droppedLinksCount")
                 }
-                "status" => {
+                b"status" => {
                     let (code, message) = map.next_value_seed(StatusSeed { ctx })?;
                     span.status_code = code;
                     span.status_message = message;
                 }
-                "flags" => span.flags = flags_field(ctx, map.next_value()?, "flags"),
+                b"flags" => span.flags = flags_field(ctx, map.next_value()?, "flags"),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1388,7 +1392,7 @@ impl<'de> Visitor<'de> for StatusSeed<'_, '_> {
         let mut message = StrId::EMPTY;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "code" => {
+                b"code" => {
                     let v: Scalar = map.next_value()?;
                     let parsed = match &v {
                         Scalar::Null => Some(StatusCode::Unset),
@@ -1405,7 +1409,7 @@ impl<'de> Visitor<'de> for StatusSeed<'_, '_> {
                         StatusCode::Unset
                     });
                 }
-                "message" => message = string_field(ctx, map.next_value()?, "status.message"),
+                b"message" => message = string_field(ctx, map.next_value()?, "status.message"),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1478,9 +1482,9 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_> {
         let mut time: Option<Scalar> = None;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "timeUnixNano" => time = Some(map.next_value()?),
-                "name" => e.name = string_field(ctx, map.next_value()?, "events.name"),
-                "attributes" => {
+                b"timeUnixNano" => time = Some(map.next_value()?),
+                b"name" => e.name = string_field(ctx, map.next_value()?, "events.name"),
+                b"attributes" => {
                     e.attrs = {
                         let r = map.next_value_seed(AttrListSeed {
                             ctx,
@@ -1489,7 +1493,7 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_> {
                         list(ctx, r, "events.attributes")
                     }
                 }
-                "droppedAttributesCount" => {
+                b"droppedAttributesCount" => {
                     e.dropped_attributes_count =
                         count_field(ctx, map.next_value()?, "events.droppedAttributesCount")
                 }
@@ -1568,10 +1572,10 @@ impl<'de> Visitor<'de> for LinkSeed<'_, '_> {
         let mut span_id: Option<Scalar> = None;
         while let Some(Key(key)) = map.next_key()? {
             match key.as_ref() {
-                "traceId" => trace_id = Some(map.next_value()?),
-                "spanId" => span_id = Some(map.next_value()?),
-                "traceState" => l.trace_state = string_field(ctx, map.next_value()?, "links.traceState"),
-                "attributes" => {
+                b"traceId" => trace_id = Some(map.next_value()?),
+                b"spanId" => span_id = Some(map.next_value()?),
+                b"traceState" => l.trace_state = string_field(ctx, map.next_value()?, "links.traceState"),
+                b"attributes" => {
                     l.attrs = {
                         let r = map.next_value_seed(AttrListSeed {
                             ctx,
@@ -1580,11 +1584,11 @@ impl<'de> Visitor<'de> for LinkSeed<'_, '_> {
                         list(ctx, r, "links.attributes")
                     }
                 }
-                "droppedAttributesCount" => {
+                b"droppedAttributesCount" => {
                     l.dropped_attributes_count =
                         count_field(ctx, map.next_value()?, "links.droppedAttributesCount")
                 }
-                "flags" => l.flags = flags_field(ctx, map.next_value()?, "links.flags"),
+                b"flags" => l.flags = flags_field(ctx, map.next_value()?, "links.flags"),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1669,11 +1673,11 @@ impl<'de> Visitor<'de> for KeyValueSeed<'_, '_> {
         let mut value: Result<Value, String> = Ok(Value::Empty);
         while let Some(Key(k)) = map.next_key()? {
             match k.as_ref() {
-                "key" => match map.next_value::<Scalar>()? {
+                b"key" => match map.next_value::<Scalar>()? {
                     Scalar::Str(s) if !s.is_empty() => key_id = Some(ctx.intern(&s)),
                     other => key_text = Some(format!("attribute key is {}", other.type_name())),
                 },
-                "value" => value = map.next_value_seed(AnyValueSeed { ctx, depth: 0 })?,
+                b"value" => value = map.next_value_seed(AnyValueSeed { ctx, depth: 0 })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1715,27 +1719,27 @@ impl<'de> Visitor<'de> for AnyValueSeed<'_, '_> {
         let mut out: Result<Value, String> = Ok(Value::Empty);
         while let Some(Key(k)) = map.next_key()? {
             let v = match k.as_ref() {
-                "stringValue" => match map.next_value::<Scalar>()? {
+                b"stringValue" => match map.next_value::<Scalar>()? {
                     Scalar::Str(s) => Ok(Value::Str(ctx.intern(&s))),
                     other => Err(format!("stringValue is {}", other.type_name())),
                 },
-                "boolValue" => match map.next_value::<Scalar>()? {
+                b"boolValue" => match map.next_value::<Scalar>()? {
                     Scalar::Bool(b) => Ok(Value::Bool(b)),
                     Scalar::Str(s) if s == "true" => Ok(Value::Bool(true)),
                     Scalar::Str(s) if s == "false" => Ok(Value::Bool(false)),
                     other => Err(format!("boolValue is {}", other.type_name())),
                 },
-                "intValue" => map
+                b"intValue" => map
                     .next_value::<Scalar>()?
                     .to_i64()
                     .map(Value::Int)
                     .map_err(|why| format!("intValue {why}")),
-                "doubleValue" => map
+                b"doubleValue" => map
                     .next_value::<Scalar>()?
                     .to_f64()
                     .map(Value::Double)
                     .map_err(|why| format!("doubleValue {why}")),
-                "bytesValue" => match map.next_value::<Scalar>()? {
+                b"bytesValue" => match map.next_value::<Scalar>()? {
                     Scalar::Str(s) => {
                         ctx.bytes.clear();
                         let decoded = B64.decode_vec(s.as_bytes(), &mut ctx.bytes).or_else(|_| {
@@ -1749,7 +1753,7 @@ impl<'de> Visitor<'de> for AnyValueSeed<'_, '_> {
                     }
                     other => Err(format!("bytesValue is {}", other.type_name())),
                 },
-                "arrayValue" => {
+                b"arrayValue" => {
                     if depth >= MAX_VALUE_DEPTH {
                         map.next_value::<IgnoredAny>()?;
                         Err("values nested too deeply".to_string())
@@ -1761,7 +1765,7 @@ impl<'de> Visitor<'de> for AnyValueSeed<'_, '_> {
                         })?
                     }
                 }
-                "kvlistValue" => {
+                b"kvlistValue" => {
                     if depth >= MAX_VALUE_DEPTH {
                         map.next_value::<IgnoredAny>()?;
                         Err("values nested too deeply".to_string())
@@ -1808,7 +1812,7 @@ impl<'de> Visitor<'de> for ListValueSeed<'_, '_> {
             Value::Array(Range32::EMPTY)
         });
         while let Some(Key(k)) = map.next_key()? {
-            if k == "values" {
+            if k.as_ref() == b"values" {
                 out = map.next_value_seed(ValuesSeed {
                     ctx,
                     depth: self.depth,

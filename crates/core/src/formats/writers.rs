@@ -5,7 +5,8 @@
 //! - Tempo's trace-by-id JSON ([`to_tempo_v1_json`] `{"batches":[...]}`, [`to_tempo_v2_json`]
 //!   `{"trace":{"resourceSpans":[...]}}`), byte-for-byte in Tempo's protobuf-JSON style: base64
 //!   ids (links too), 64-bit integers as strings, enum names, zero values omitted, unset status
-//!   `{}`, doubles without a needless fraction, no span `flags`, Go's HTML-safe string escapes.
+//!   `{}`, doubles without a needless fraction, no span `flags` and no scope `schemaUrl` (Tempo
+//!   keeps neither), Go's HTML-safe string escapes.
 //! - OTLP protobuf `TracesData` ([`to_otlp_proto`], [`to_traces_data`]).
 //!
 //! Spans are grouped back into resource and scope groups by the set's resource and scope

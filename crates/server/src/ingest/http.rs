@@ -268,9 +268,17 @@ async fn export_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resp
         .fetch_add(bytes.len() as u64, Ordering::Relaxed);
     let worker_state = state.clone();
     let job = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
         let (data, skipped) = decode(encoding, &bytes).map_err(IngestFailure::Decode)?;
+        let decoded = started.elapsed();
         let mut outcome =
             store_batch(&worker_state, &tenant, data).map_err(|e| IngestFailure::Store(e.to_string()))?;
+        tracing::trace!(
+            decode_micros = decoded.as_micros() as u64,
+            store_micros = (started.elapsed() - decoded).as_micros() as u64,
+            spans = outcome.spans_stored,
+            "ingest timing"
+        );
         if skipped > 0 {
             outcome.spans_rejected += skipped;
             worker_state

@@ -9,13 +9,11 @@
 //! bounded queue, counted and dropped when full, never blocking ingest.
 
 use super::{
-    AppendOutcome, StoreError, StoreStats, StoredTrace, TagScope, TagValue, TraceFilter, TraceStore, TraceSummary,
-    DEFAULT_TENANT,
+    AppendOutcome, StoreError, StoreStats, StoredTrace, TagScope, TagValue, TraceFilter, TraceStore,
+    TraceSummary, DEFAULT_TENANT,
 };
 use crate::metrics::ServerMetrics;
 use crate::state::AppState;
-use spanlens_core::formats;
-use spanlens_core::model::{TraceId, TraceSet, TraceSetBuilder};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
@@ -26,6 +24,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use spanlens_core::formats;
+use spanlens_core::model::{TraceId, TraceSet, TraceSetBuilder};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -327,7 +327,10 @@ impl TempoStore {
         if !status.is_success() {
             return Err(upstream(format!(
                 "tempo answered {status}: {}",
-                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             )));
         }
         serde_json::from_slice(&body).map_err(upstream)
@@ -376,7 +379,10 @@ impl TraceStore for TempoStore {
             Some(data.encode_to_vec()),
         )?;
         if !status.is_success() {
-            return Err(upstream(format!("tempo refused the spans: {status} {}", String::from_utf8_lossy(&body))));
+            return Err(upstream(format!(
+                "tempo refused the spans: {status} {}",
+                String::from_utf8_lossy(&body)
+            )));
         }
         Ok(AppendOutcome {
             spans_stored: batch.span_count() as u64,
@@ -392,10 +398,19 @@ impl TraceStore for TempoStore {
     ) -> Result<Option<StoredTrace>, StoreError> {
         let mut url = format!("{}/api/traces/{}", self.base, trace_id.to_hex());
         if let Some((start, end)) = window {
-            url.push_str(&format!("?start={}&end={}", start / 1_000_000_000, end.div_ceil(1_000_000_000)));
+            url.push_str(&format!(
+                "?start={}&end={}",
+                start / 1_000_000_000,
+                end.div_ceil(1_000_000_000)
+            ));
         }
-        let (status, body) =
-            self.call(axum::http::Method::GET, &url, tenants, Some("application/protobuf"), None)?;
+        let (status, body) = self.call(
+            axum::http::Method::GET,
+            &url,
+            tenants,
+            Some("application/protobuf"),
+            None,
+        )?;
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -422,7 +437,10 @@ impl TraceStore for TempoStore {
         for (k, v) in &filter.attributes {
             tags.push(format!("{k}={v}"));
         }
-        let mut q = vec![format!("limit={}", if filter.limit == 0 { 1000 } else { filter.limit })];
+        let mut q = vec![format!(
+            "limit={}",
+            if filter.limit == 0 { 1000 } else { filter.limit }
+        )];
         if !tags.is_empty() {
             q.push(format!("tags={}", query_escape(&tags.join(" "))));
         }
@@ -449,7 +467,11 @@ impl TraceStore for TempoStore {
             let root_service = t["rootServiceName"].as_str().unwrap_or("");
             out.push(TraceSummary {
                 trace_id: id.0,
-                root_service: if root_service.starts_with('<') { String::new() } else { root_service.to_string() },
+                root_service: if root_service.starts_with('<') {
+                    String::new()
+                } else {
+                    root_service.to_string()
+                },
                 root_name: t["rootTraceName"].as_str().unwrap_or("").to_string(),
                 start_unix_nanos: start,
                 end_unix_nanos: start.saturating_add(duration_ms.saturating_mul(1_000_000)),
@@ -471,7 +493,11 @@ impl TraceStore for TempoStore {
         Ok(builder.finish())
     }
 
-    fn tag_names(&self, tenants: &[String], scope: Option<TagScope>) -> Result<Vec<(TagScope, String)>, StoreError> {
+    fn tag_names(
+        &self,
+        tenants: &[String],
+        scope: Option<TagScope>,
+    ) -> Result<Vec<(TagScope, String)>, StoreError> {
         let path = match scope {
             Some(s) => format!("/api/v2/search/tags?scope={}", tempo_scope(s)),
             None => "/api/v2/search/tags".to_string(),
@@ -508,7 +534,10 @@ impl TraceStore for TempoStore {
             Some(s) => format!("{}.{key}", tempo_scope(s)),
             None => format!(".{key}"),
         };
-        let v = self.get_json(&format!("/api/v2/search/tag/{}/values", query_escape(&scoped)), tenants)?;
+        let v = self.get_json(
+            &format!("/api/v2/search/tag/{}/values", query_escape(&scoped)),
+            tenants,
+        )?;
         let mut out = Vec::new();
         for t in v["tagValues"].as_array().map(Vec::as_slice).unwrap_or_default() {
             let value_type = match t["type"].as_str() {

@@ -120,7 +120,8 @@ impl<'a> Writer<'a> {
                 self.scope_spans(*scope_index, members);
             }
             self.out.push(']');
-            if !resource.schema_url.is_empty() {
+            // Tempo does not keep schema URLs (observed on Tempo 3.1).
+            if !resource.schema_url.is_empty() && self.style == Style::Otlp {
                 self.out.push_str(",\"schemaUrl\":");
                 self.string(self.arena.str(resource.schema_url));
             }
@@ -173,7 +174,8 @@ impl<'a> Writer<'a> {
             }
         }
         self.out.push(']');
-        if !scope.schema_url.is_empty() {
+        // Tempo does not keep the scope's schema URL (observed on Tempo 3.1).
+        if !scope.schema_url.is_empty() && self.style == Style::Otlp {
             self.out.push_str(",\"schemaUrl\":");
             self.string(self.arena.str(scope.schema_url));
         }
@@ -223,7 +225,12 @@ impl<'a> Writer<'a> {
         self.count(&mut first, "droppedAttributesCount", s.dropped_attributes_count);
         if !s.events.is_empty() {
             self.out.push_str(",\"events\":[");
-            for (k, e) in self.arena.event_slice(s.events).iter().enumerate() {
+            let mut events: Vec<&crate::model::Event> = self.arena.event_slice(s.events).iter().collect();
+            if self.style != Style::Otlp {
+                // Tempo returns a span's events sorted by time (stable for equal times).
+                events.sort_by_key(|e| e.time_unix_nanos);
+            }
+            for (k, e) in events.into_iter().enumerate() {
                 if k > 0 {
                     self.out.push(',');
                 }
@@ -263,7 +270,8 @@ impl<'a> Writer<'a> {
                 }
                 let mut f = false;
                 self.count(&mut f, "droppedAttributesCount", l.dropped_attributes_count);
-                if l.flags != 0 {
+                // Tempo drops link flags, as it drops span flags.
+                if l.flags != 0 && self.style == Style::Otlp {
                     let _ = write!(self.out, ",\"flags\":{}", l.flags);
                 }
                 self.out.push('}');
