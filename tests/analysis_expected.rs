@@ -49,7 +49,11 @@ fn set_json(set: &TraceSet) -> String {
         .iter()
         .map(|o| format!("{}: \"{:?}\"", q(&format!("{}/{}", o.service, o.name)), o.grade))
         .collect();
-    let bottlenecks: Vec<String> = a.bottlenecks.iter().map(|b| q(&format!("{}/{}", b.service, b.operation))).collect();
+    let bottlenecks: Vec<String> = a
+        .bottlenecks
+        .iter()
+        .map(|b| q(&format!("{}/{}", b.service, b.operation)))
+        .collect();
     format!(
         "{{\n    \"traces\": {},\n    \"spans\": {},\n    \"nodes\": [{}],\n    \"edges\": {{{}}},\n    \"grades\": {{{}}},\n    \"bottlenecks\": [{}],\n    \"errorClusters\": {}\n  }}",
         a.trace_count,
@@ -102,5 +106,8 @@ fn analysis_expectations_match_the_core() {
         std::fs::write(&path, &json).unwrap();
     }
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(checked_in, json, "the core's figures changed: rerun with SPANLENS_BLESS=1 and review the diff");
+    assert_eq!(
+        checked_in, json,
+        "the core's figures changed: rerun with SPANLENS_BLESS=1 and review the diff"
+    );
 }

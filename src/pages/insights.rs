@@ -56,10 +56,17 @@ pub fn InsightsPage() -> impl IntoView {
             rules: ctx.rules_text.with(|t| rules_param(t)),
             ..base.clone()
         };
-        state.replace_url(&Route { page: Page::Insights, params: p });
+        state.replace_url(&Route {
+            page: Page::Insights,
+            params: p,
+        });
     });
     let open_span = Callback::new(move |(trace, span): (String, String)| {
-        let source = state.loaded.get_untracked().map(|l| l.source.as_param()).unwrap_or_else(|| "local".into());
+        let source = state
+            .loaded
+            .get_untracked()
+            .map(|l| l.source.as_param())
+            .unwrap_or_else(|| "local".into());
         state.navigate(Route::trace(
             &trace,
             Params {
@@ -79,10 +86,12 @@ pub fn InsightsPage() -> impl IntoView {
         let l = state.loaded.get()?;
         let services = l.summaries.iter().map(|s| s.services).max().unwrap_or(0);
         let _ = services;
-        let (t0, t1) = l
-            .summaries
-            .iter()
-            .fold((u64::MAX, 0u64), |(a, b), s| (a.min(s.start_unix_nanos), b.max(s.start_unix_nanos + s.duration_nanos)));
+        let (t0, t1) = l.summaries.iter().fold((u64::MAX, 0u64), |(a, b), s| {
+            (
+                a.min(s.start_unix_nanos),
+                b.max(s.start_unix_nanos + s.duration_nanos),
+            )
+        });
         let timing = match ctx.status.get() {
             Status::Running => "analysing…".to_string(),
             Status::Ready(_) => "analysed in a worker".to_string(),

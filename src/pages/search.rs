@@ -309,7 +309,15 @@ pub fn SearchPage() -> impl IntoView {
         if src == Source::Local {
             state.open_loaded_trace(&id);
         } else {
-            let (start, end) = time_range();
+            // The hit's own time (a minute either side) lets Tempo find it; else the search window.
+            let own = hits.with_untracked(|h| {
+                h.iter().find(|x| x.id == id && x.start_unix_nanos > 0).map(|x| {
+                    let s = (x.start_unix_nanos / 1_000_000_000) as i64;
+                    let e = (x.start_unix_nanos + x.duration_nanos).div_ceil(1_000_000_000) as i64;
+                    (Some(s - 60), Some(e + 60))
+                })
+            });
+            let (start, end) = own.unwrap_or_else(time_range);
             state.navigate(Route::trace(
                 &id,
                 Params {

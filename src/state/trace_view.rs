@@ -62,6 +62,9 @@ pub struct TraceCtx {
     pub analysis: RwSignal<Option<Shared<TraceAnalysis>>>,
     /// The view tab (`view=`); `None` = the waterfall.
     pub view: RwSignal<Option<String>>,
+    /// The time axis of the waterfall and minimap: earliest display (clock-skew adjusted) start
+    /// to latest display end, in Unix nanoseconds.
+    pub axis: (u64, u64),
 }
 
 impl TraceCtx {
@@ -76,6 +79,22 @@ impl TraceCtx {
                 .position(|s| s.span_id.to_hex() == id)
                 .map(|p| t.spans.start + p as u32)
         });
+        let axis = trace
+            .map(|t| {
+                let spans = loaded.set.trace_spans(&t);
+                let lo = spans
+                    .iter()
+                    .map(|s| s.display_start_unix_nanos())
+                    .min()
+                    .unwrap_or(t.start_unix_nanos);
+                let hi = spans
+                    .iter()
+                    .map(|s| s.display_end_unix_nanos())
+                    .max()
+                    .unwrap_or(t.end_unix_nanos);
+                (lo, hi.max(lo))
+            })
+            .unwrap_or((0, 0));
         let stored = StoredValue::new(loaded);
         let collapsed = RwSignal::new(HashSet::new());
         let find = RwSignal::new(params.q.clone().unwrap_or_default());
@@ -120,6 +139,7 @@ impl TraceCtx {
             matches,
             critical_spans,
             analysis: RwSignal::new(None),
+            axis,
             view: RwSignal::new(
                 params
                     .view

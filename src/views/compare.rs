@@ -95,7 +95,11 @@ pub fn CompareView(
     let l2 = loaded.clone();
     let result = Memo::new(move |_| -> Option<Result<Arc<TraceComparison>, String>> {
         let (ia, ib) = (l2.find(a.get()?.as_str())?, l2.find(b.get()?.as_str())?);
-        Some(compare_traces(&l2.set, ia, &l2.set, ib).map(Arc::new).map_err(|e| e.to_string()))
+        Some(
+            compare_traces(&l2.set, ia, &l2.set, ib)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        )
     });
     let options: Vec<(String, String)> = loaded
         .summaries

@@ -117,7 +117,10 @@ pub fn TraceErrorsView(ctx: TraceCtx) -> impl IntoView {
     let body = move || {
         let a = ctx.analysis.get()?.0;
         if a.errors.is_empty() {
-            return Some(view! { <p class="muted an-note">"No error spans or exception events in this trace."</p> }.into_any());
+            return Some(
+                view! { <p class="muted an-note">"No error spans or exception events in this trace."</p> }
+                    .into_any(),
+            );
         }
         let rc = a.root_cause;
         let mut errs = a.errors.clone();

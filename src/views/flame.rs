@@ -31,14 +31,22 @@ pub fn service_rgb(service: &str) -> String {
 }
 
 /// A 2D context of a canvas sized to its CSS box × the device pixel ratio, and the CSS size.
-pub fn context_2d(canvas: &web_sys::HtmlCanvasElement, css_h: f64) -> Option<(CanvasRenderingContext2d, f64, f64)> {
+pub fn context_2d(
+    canvas: &web_sys::HtmlCanvasElement,
+    css_h: f64,
+) -> Option<(CanvasRenderingContext2d, f64, f64)> {
     let dpr = window().device_pixel_ratio().max(1.0);
     let w = f64::from(canvas.client_width()).max(100.0);
     canvas.set_width((w * dpr) as u32);
     canvas.set_height((css_h * dpr) as u32);
     let el: &web_sys::HtmlElement = canvas;
     let _ = web_sys::HtmlElement::style(el).set_property("height", &format!("{css_h}px"));
-    let ctx = canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()?;
+    let ctx = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()?
+        .dyn_into::<CanvasRenderingContext2d>()
+        .ok()?;
     let _ = ctx.scale(dpr, dpr);
     Some((ctx, w, css_h))
 }
@@ -87,7 +95,9 @@ pub fn FlameView(ctx: TraceCtx) -> impl IntoView {
         let _ = state.theme.get();
         let selected = ctx.selected.get();
         let Some(c) = canvas.get() else { return };
-        let Some((g, w, _)) = context_2d(&c, height) else { return };
+        let Some((g, w, _)) = context_2d(&c, height) else {
+            return;
+        };
         let span = (w1.saturating_sub(w0)).max(1) as f64;
         let bg = css_var("--bg");
         let fg = css_var("--fg");
@@ -149,7 +159,11 @@ pub fn FlameView(ctx: TraceCtx) -> impl IntoView {
         let depth = (y / ROW_H).floor() as u32;
         bars.with_value(|bars| {
             bars.iter()
-                .find(|b| b.depth == depth && (b.start as f64) <= t && t <= (b.end as f64).max(b.start as f64 + span / w))
+                .find(|b| {
+                    b.depth == depth
+                        && (b.start as f64) <= t
+                        && t <= (b.end as f64).max(b.start as f64 + span / w)
+                })
                 .copied()
         })
     };
@@ -163,11 +177,15 @@ pub fn FlameView(ctx: TraceCtx) -> impl IntoView {
                 l.set.service_name(s),
                 l.set.name(s),
                 units::duration(s.duration_nanos()),
-                self_t.map(|t| format!(" · self {}", units::duration(t))).unwrap_or_default(),
+                self_t
+                    .map(|t| format!(" · self {}", units::duration(t)))
+                    .unwrap_or_default(),
                 if s.is_error() { " · error" } else { "" }
             ))
         })?;
-        Some(view! { <div class="an-tooltip" data-testid="flame-tooltip" style:left=format!("{}px", x + 12.0) style:top=format!("{}px", y + 12.0)>{text}</div> })
+        Some(
+            view! { <div class="an-tooltip" data-testid="flame-tooltip" style:left=format!("{}px", x + 12.0) style:top=format!("{}px", y + 12.0)>{text}</div> },
+        )
     };
     view! {
         <section class="an-view flame" data-testid="flame-view">

@@ -46,7 +46,10 @@ fn sort_ops(ops: &mut [OperationSummary], key: SortKey, desc: bool) {
             SortKey::P50 => a.latency.p50_nanos.cmp(&b.latency.p50_nanos),
             SortKey::P95 => a.latency.p95_nanos.cmp(&b.latency.p95_nanos),
             SortKey::P99 => a.latency.p99_nanos.cmp(&b.latency.p99_nanos),
-            SortKey::Grade => a.grade.cmp(&b.grade).then(a.latency.p95_nanos.cmp(&b.latency.p95_nanos)),
+            SortKey::Grade => a
+                .grade
+                .cmp(&b.grade)
+                .then(a.latency.p95_nanos.cmp(&b.latency.p95_nanos)),
         };
         if desc {
             o.reverse()

@@ -49,8 +49,8 @@ fn draw(ctx: TraceCtx, canvas: &web_sys::HtmlCanvasElement) {
     c.clear_rect(0.0, 0.0, w, HEIGHT);
     let colours = palette();
     let trace = ctx.trace();
-    let t0 = trace.start_unix_nanos;
-    let dur = trace.duration_nanos().max(1) as f64;
+    let t0 = ctx.axis.0;
+    let dur = ctx.axis.1.saturating_sub(t0).max(1) as f64;
     ctx.loaded.with_value(|l| {
         let set = &l.set;
         let spans = set.trace_spans(&trace);

@@ -29,7 +29,10 @@ pub fn parse_colour(s: &str) -> RGBColor {
                 .filter_map(|c| c.to_digit(16).map(|d| (d * 17) as u8))
                 .collect(),
             6 | 8 => (0..3)
-                .filter_map(|i| hex.get(i * 2..i * 2 + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .filter_map(|i| {
+                    hex.get(i * 2..i * 2 + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -59,9 +62,20 @@ fn token(name: &str) -> RGBColor {
 /// Local time label of a Unix-millisecond instant; the precision follows the step.
 fn time_label(ms: f64, step_ms: f64, range_ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-    let hms = format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds());
+    let hms = format!(
+        "{:02}:{:02}:{:02}",
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    );
     if range_ms > 86_400_000.0 {
-        format!("{:02}-{:02} {:02}:{:02}", d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+        format!(
+            "{:02}-{:02} {:02}:{:02}",
+            d.get_month() + 1,
+            d.get_date(),
+            d.get_hours(),
+            d.get_minutes()
+        )
     } else if step_ms < 1000.0 {
         format!("{hms}.{:03}", d.get_milliseconds())
     } else {
@@ -101,7 +115,12 @@ fn draw_lines(
     let s = |v: f64| (v * dpr) as i32;
     let backend = CanvasBackend::with_canvas_object(c.clone())?;
     let root = backend.into_drawing_area();
-    let (bg, fg, muted, grid) = (token("--bg"), token("--fg"), token("--fg-muted"), token("--border"));
+    let (bg, fg, muted, grid) = (
+        token("--bg"),
+        token("--fg"),
+        token("--fg-muted"),
+        token("--border"),
+    );
     root.fill(&bg).ok()?;
     let x0 = frame.start_ms;
     let x1 = frame.start_ms + f64::from(frame.n.max(1)) * frame.step_ms;
@@ -156,7 +175,12 @@ fn draw_histogram(c: &web_sys::HtmlCanvasElement, bounds: &[u64], counts: &[u64]
     let s = |v: f64| (v * dpr) as i32;
     let backend = CanvasBackend::with_canvas_object(c.clone())?;
     let root = backend.into_drawing_area();
-    let (bg, muted, grid, bar) = (token("--bg"), token("--fg-muted"), token("--border"), token("--accent"));
+    let (bg, muted, grid, bar) = (
+        token("--bg"),
+        token("--fg-muted"),
+        token("--border"),
+        token("--accent"),
+    );
     root.fill(&bg).ok()?;
     let n = counts.len().max(1) as f64;
     let ymax = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
@@ -238,7 +262,12 @@ fn any_number(v: &spanlens_core::tempo_api::AnyValue) -> Option<f64> {
 }
 
 /// Fetches the RED series of (service, operation) over the last `range_secs` from Tempo.
-async fn fetch_tempo(settings: crate::state::TempoSettings, service: String, op: Option<String>, range_secs: i64) -> Result<TempoRed, String> {
+async fn fetch_tempo(
+    settings: crate::state::TempoSettings,
+    service: String,
+    op: Option<String>,
+    range_secs: i64,
+) -> Result<TempoRed, String> {
     let end = crate::state::now_secs();
     let start = end - range_secs;
     let step = (range_secs / 100).max(15);
@@ -328,16 +357,31 @@ pub fn RedChartsView(
     let mut by_calls: Vec<&RollupMetrics> = analysis.span_metrics.services.iter().collect();
     by_calls.sort_by_key(|s| std::cmp::Reverse(s.calls));
     let default_service = by_calls.first().map(|s| s.service.clone());
-    let services: Vec<String> = analysis.span_metrics.services.iter().map(|s| s.service.clone()).collect();
+    let services: Vec<String> = analysis
+        .span_metrics
+        .services
+        .iter()
+        .map(|s| s.service.clone())
+        .collect();
     let a2 = analysis.clone();
     let current = Memo::new(move |_| {
-        let svc = service.get().filter(|s| a2.span_metrics.services.iter().any(|x| &x.service == s)).or(default_service.clone())?;
-        let op = op.get().filter(|o| a2.span_metrics.operations.iter().any(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())));
+        let svc = service
+            .get()
+            .filter(|s| a2.span_metrics.services.iter().any(|x| &x.service == s))
+            .or(default_service.clone())?;
+        let op = op.get().filter(|o| {
+            a2.span_metrics
+                .operations
+                .iter()
+                .any(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str()))
+        });
         Some((svc, op))
     });
     let a3 = analysis.clone();
     let ops_of = move || -> Vec<String> {
-        let Some((svc, _)) = current.get() else { return Vec::new() };
+        let Some((svc, _)) = current.get() else {
+            return Vec::new();
+        };
         a3.span_metrics
             .operations
             .iter()
@@ -350,11 +394,18 @@ pub fn RedChartsView(
         let (svc, op) = current.get()?;
         let red = &a4.span_metrics.red;
         let s = match &op {
-            Some(o) => red.operations.iter().find(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())),
+            Some(o) => red
+                .operations
+                .iter()
+                .find(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())),
             None => red.services.iter().find(|x| x.service == svc),
         }?;
         let roll = match &op {
-            Some(o) => a4.span_metrics.operations.iter().find(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())),
+            Some(o) => a4
+                .span_metrics
+                .operations
+                .iter()
+                .find(|x| x.service == svc && x.span_name.as_deref() == Some(o.as_str())),
             None => a4.span_metrics.services.iter().find(|x| x.service == svc),
         }?;
         Some((Arc::new(s.clone()), Arc::new(roll.clone())))
@@ -373,13 +424,17 @@ pub fn RedChartsView(
     // Tempo mode: the range in seconds (0 = the loaded traces) and the fetched series.
     let tempo_range = RwSignal::new(0i64);
     let tempo_data = RwSignal::new(None::<Result<Arc<TempoRed>, String>>);
-    let has_tempo = state.loaded.with_untracked(|l| l.as_ref().is_some_and(|l| l.source != crate::routes::Source::Local))
-        || state.tempo.with_untracked(|t| !t.base_url.trim().is_empty());
+    let has_tempo = state.loaded.with_untracked(|l| {
+        l.as_ref()
+            .is_some_and(|l| l.source != crate::routes::Source::Local)
+    }) || state.tempo.with_untracked(|t| !t.base_url.trim().is_empty());
     Effect::new(move |_| {
         let range = tempo_range.get();
         let cur = current.get();
         tempo_data.set(None);
-        let (Some((svc, op)), true) = (cur, range > 0) else { return };
+        let (Some((svc, op)), true) = (cur, range > 0) else {
+            return;
+        };
         let settings = state.tempo.get_untracked();
         let settings = state
             .loaded
@@ -397,11 +452,22 @@ pub fn RedChartsView(
         let b2 = bounds_sv.get_value();
         let _ = state.theme.get();
         let Some((s, roll)) = series.get() else { return };
-        let (Some(rc), Some(ec), Some(dc), Some(hc)) = (rate_c.get(), err_c.get(), dur_c.get(), hist_c.get()) else { return };
-        let tempo = if tempo_range.get() > 0 { tempo_data.get().and_then(Result::ok) } else { None };
+        let (Some(rc), Some(ec), Some(dc), Some(hc)) = (rate_c.get(), err_c.get(), dur_c.get(), hist_c.get())
+        else {
+            return;
+        };
+        let tempo = if tempo_range.get() > 0 {
+            tempo_data.get().and_then(Result::ok)
+        } else {
+            None
+        };
         let (f2, rate, errs, p50, p95, p99) = match tempo {
             Some(t) => (
-                Arc::new(Frame { start_ms: t.start_ms, step_ms: t.step_ms, n: t.n }),
+                Arc::new(Frame {
+                    start_ms: t.start_ms,
+                    step_ms: t.step_ms,
+                    n: t.n,
+                }),
                 t.rate.clone(),
                 t.errors.clone(),
                 t.p50.clone(),
@@ -424,12 +490,22 @@ pub fn RedChartsView(
         };
         n_slots.set(f2.n);
         let mut out = [Area::default(); 4];
-        out[0] = draw_lines(&rc, &f2, &[("req/s".into(), token("--accent"), rate)], &|y| format!("{y:.2}/s")).unwrap_or_default();
-        out[1] = draw_lines(&ec, &f2, &[("errors".into(), token("--error"), errs)], &|y| format!("{y:.1}%")).unwrap_or_default();
+        out[0] = draw_lines(&rc, &f2, &[("req/s".into(), token("--accent"), rate)], &|y| {
+            format!("{y:.2}/s")
+        })
+        .unwrap_or_default();
+        out[1] = draw_lines(&ec, &f2, &[("errors".into(), token("--error"), errs)], &|y| {
+            format!("{y:.1}%")
+        })
+        .unwrap_or_default();
         out[2] = draw_lines(
             &dc,
             &f2,
-            &[("p50".into(), token("--chart-p50"), p50), ("p95".into(), token("--chart-p95"), p95), ("p99".into(), token("--chart-p99"), p99)],
+            &[
+                ("p50".into(), token("--chart-p50"), p50),
+                ("p95".into(), token("--chart-p95"), p95),
+                ("p99".into(), token("--chart-p99"), p99),
+            ],
             &|y| units::duration((y * 1e6).max(0.0) as u64),
         )
         .unwrap_or_default();
@@ -452,7 +528,11 @@ pub fn RedChartsView(
             return;
         }
         let frac = (x - area.x0) / (area.x1 - area.x0);
-        let slots = if chart == 3 { n_buckets as f64 } else { f64::from(n_slots.get_untracked()) };
+        let slots = if chart == 3 {
+            n_buckets as f64
+        } else {
+            f64::from(n_slots.get_untracked())
+        };
         let idx = ((frac * slots).floor() as u32).min(slots as u32 - 1);
         hover.set(Some((chart, x, idx)));
     };
@@ -461,10 +541,18 @@ pub fn RedChartsView(
         let b3 = bounds_sv.get_value();
         let (c, x, idx) = hover.get().filter(|h| h.0 == chart)?;
         let (s, roll) = series.get()?;
-        let tempo = if tempo_range.get() > 0 { tempo_data.get().and_then(Result::ok) } else { None };
+        let tempo = if tempo_range.get() > 0 {
+            tempo_data.get().and_then(Result::ok)
+        } else {
+            None
+        };
         let text = if let (Some(t), true) = (tempo, c < 3) {
             let i = idx as usize;
-            let at = time_label(t.start_ms + f64::from(idx) * t.step_ms, t.step_ms, f64::from(t.n) * t.step_ms);
+            let at = time_label(
+                t.start_ms + f64::from(idx) * t.step_ms,
+                t.step_ms,
+                f64::from(t.n) * t.step_ms,
+            );
             let v = |x: &[f64]| x.get(i).copied().unwrap_or(0.0);
             match c {
                 0 => format!("{at}: {:.3} req/s (Tempo)", v(&t.rate)),
@@ -478,22 +566,45 @@ pub fn RedChartsView(
             }
         } else if c == 3 {
             let count = roll.histogram.get(idx as usize).copied().unwrap_or(0);
-            let lo = if idx == 0 { 0 } else { b3.get(idx as usize - 1).copied().unwrap_or(0) };
-            let hi = b3.get(idx as usize).map(|b| units::duration(*b)).unwrap_or_else(|| "+Inf".into());
+            let lo = if idx == 0 {
+                0
+            } else {
+                b3.get(idx as usize - 1).copied().unwrap_or(0)
+            };
+            let hi = b3
+                .get(idx as usize)
+                .map(|b| units::duration(*b))
+                .unwrap_or_else(|| "+Inf".into());
             format!("{} – {}: {count} calls", units::duration(lo), hi)
         } else {
             let p = s.points.iter().find(|p| p.index == idx);
-            let t = time_label(f4.start_ms + f64::from(idx) * f4.step_ms, f4.step_ms, f64::from(f4.n) * f4.step_ms);
+            let t = time_label(
+                f4.start_ms + f64::from(idx) * f4.step_ms,
+                f4.step_ms,
+                f64::from(f4.n) * f4.step_ms,
+            );
             match p {
                 None => format!("{t}: no calls"),
                 Some(p) => match c {
                     0 => format!("{t}: {:.3} req/s ({} calls)", p.rate_per_sec, p.calls),
-                    1 => format!("{t}: {} errors ({} of {} calls)", pct(p.error_rate), p.errors, p.calls),
-                    _ => format!("{t}: p50 {} · p95 {} · p99 {}", units::duration(p.p50_nanos), units::duration(p.p95_nanos), units::duration(p.p99_nanos)),
+                    1 => format!(
+                        "{t}: {} errors ({} of {} calls)",
+                        pct(p.error_rate),
+                        p.errors,
+                        p.calls
+                    ),
+                    _ => format!(
+                        "{t}: p50 {} · p95 {} · p99 {}",
+                        units::duration(p.p50_nanos),
+                        units::duration(p.p95_nanos),
+                        units::duration(p.p99_nanos)
+                    ),
                 },
             }
         };
-        Some(view! { <div class="an-tooltip chart-tip" data-testid="chart-tooltip" style:left=format!("{}px", x + 10.0)>{text}</div> })
+        Some(
+            view! { <div class="an-tooltip chart-tip" data-testid="chart-tooltip" style:left=format!("{}px", x + 10.0)>{text}</div> },
+        )
     };
     let chart = move |key: &'static str, title: &'static str, idx: usize, node: NodeRef<Canvas>| {
         view! {

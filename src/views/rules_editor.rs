@@ -37,7 +37,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn b64url_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk.first().copied().unwrap_or(0), chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             let idx = ((n >> (18 - 6 * i)) & 63) as usize;
@@ -78,9 +82,21 @@ fn is_builtin(text: &str) -> bool {
 
 /// The rules text to start with: the URL's, else the stored one, else empty (built-in).
 pub fn initial_rules_text(state: AppState) -> String {
-    let from_url = state
-        .route
-        .with_untracked(|r| r.params.rules.clone())
+    rules_text_from(state.route.with_untracked(|r| r.params.rules.clone()))
+}
+
+/// The rules text of the current location (`rules=`), else the stored one, else empty.
+pub fn current_rules_text() -> String {
+    let search = window().location().search().unwrap_or_default();
+    let param = crate::routes::query_pairs(&search)
+        .into_iter()
+        .find(|(k, _)| k == "rules")
+        .map(|(_, v)| v);
+    rules_text_from(param)
+}
+
+fn rules_text_from(param: Option<String>) -> String {
+    let from_url = param
         .and_then(|b| b64url_decode(&b))
         .and_then(|v| String::from_utf8(v).ok())
         .filter(|t| parse_rules(t).is_ok());
@@ -110,7 +126,8 @@ pub fn RulesEditor(ctx: SetAnalysisCtx, #[prop(into)] on_apply: Callback<()>) ->
         let text = draft.get_untracked();
         if parse_rules(&text).is_ok() {
             store_key(STORAGE_KEY, &text);
-            ctx.rules_text.set(if is_builtin(&text) { String::new() } else { text });
+            ctx.rules_text
+                .set(if is_builtin(&text) { String::new() } else { text });
             on_apply.run(());
         }
     };
@@ -154,7 +171,14 @@ mod tests {
 
     #[test]
     fn base64url_round_trips() {
-        for s in ["", "a", "ab", "abc", "abcd", "defaults = true\n[[category]]\nname = \"é\""] {
+        for s in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "defaults = true\n[[category]]\nname = \"é\"",
+        ] {
             assert_eq!(b64url_decode(&b64url_encode(s.as_bytes())).unwrap(), s.as_bytes());
         }
         assert_eq!(b64url_encode(b"\xfb\xff"), "-_8");

@@ -28,7 +28,14 @@ pub struct Layout {
 /// path from a source; with cycles (services calling each other) it is the shortest call
 /// distance from a source, which keeps dense graphs compact (edges that do not go right are
 /// drawn as arcs). The order inside a layer follows the barycentre of the neighbours.
-pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap_x: f64, gap_y: f64) -> Layout {
+pub fn layered(
+    n: usize,
+    edges: &[(usize, usize)],
+    node_w: f64,
+    node_h: f64,
+    gap_x: f64,
+    gap_y: f64,
+) -> Layout {
     let mut out_adj: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut indeg = vec![0usize; n];
     for &(a, b) in edges {
@@ -172,7 +179,11 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
     }
     for sweep in 0..6 {
         let down = sweep % 2 == 0;
-        let idx: Vec<usize> = if down { (1..layers).collect() } else { (0..layers.saturating_sub(1)).rev().collect() };
+        let idx: Vec<usize> = if down {
+            (1..layers).collect()
+        } else {
+            (0..layers.saturating_sub(1)).rev().collect()
+        };
         for li in idx {
             let Some(r) = rows.get_mut(li) else { continue };
             let mut keyed: Vec<(f64, usize)> = r
@@ -187,7 +198,10 @@ pub fn layered(n: usize, edges: &[(usize, usize)], node_w: f64, node_h: f64, gap
                     let bc = if nb.is_empty() {
                         own
                     } else {
-                        nb.iter().map(|&u| order.get(u).copied().unwrap_or(0.0)).sum::<f64>() / nb.len() as f64
+                        nb.iter()
+                            .map(|&u| order.get(u).copied().unwrap_or(0.0))
+                            .sum::<f64>()
+                            / nb.len() as f64
                     };
                     (bc, v)
                 })
@@ -247,7 +261,10 @@ pub fn edge_path(a: (f64, f64), b: (f64, f64), w: f64, h: f64) -> (String, (f64,
         let (c1, c2) = ((x1 + bulge, y1), (x1 + bulge, y2));
         let mid = (x1 + 0.75 * bulge, (y1 + y2) / 2.0);
         return (
-            format!("M{x1:.1},{y1:.1} C{:.1},{:.1} {:.1},{:.1} {x1:.1},{y2:.1}", c1.0, c1.1, c2.0, c2.1),
+            format!(
+                "M{x1:.1},{y1:.1} C{:.1},{:.1} {:.1},{:.1} {x1:.1},{y2:.1}",
+                c1.0, c1.1, c2.0, c2.1
+            ),
             mid,
         );
     }
@@ -258,7 +275,13 @@ pub fn edge_path(a: (f64, f64), b: (f64, f64), w: f64, h: f64) -> (String, (f64,
             0.125 * x1 + 0.375 * c1.0 + 0.375 * c2.0 + 0.125 * x2,
             0.125 * y1 + 0.375 * c1.1 + 0.375 * c2.1 + 0.125 * y2,
         );
-        (format!("M{x1:.1},{y1:.1} C{:.1},{:.1} {:.1},{:.1} {x2:.1},{y2:.1}", c1.0, c1.1, c2.0, c2.1), mid)
+        (
+            format!(
+                "M{x1:.1},{y1:.1} C{:.1},{:.1} {:.1},{:.1} {x2:.1},{y2:.1}",
+                c1.0, c1.1, c2.0, c2.1
+            ),
+            mid,
+        )
     } else {
         // Back or same-layer edge: an arc under the boxes.
         let (sx, sy) = (a.0 + w / 2.0, a.1 + h);
@@ -427,7 +450,11 @@ pub fn ServiceGraphView(
             .filter(|(_, n)| keep.contains(n.name.as_str()))
             .map(|(i, _)| i)
             .collect();
-        let index_of = |name: &str| nodes.iter().position(|&i| graph.nodes.get(i).is_some_and(|n| n.name == name));
+        let index_of = |name: &str| {
+            nodes
+                .iter()
+                .position(|&i| graph.nodes.get(i).is_some_and(|n| n.name == name))
+        };
         let edges: Vec<(usize, usize, usize)> = graph
             .edges
             .iter()
@@ -436,7 +463,13 @@ pub fn ServiceGraphView(
             .collect();
         let pairs: Vec<(usize, usize)> = edges.iter().map(|&(_, a, b)| (a, b)).collect();
         let layout = layered(nodes.len(), &pairs, NODE_W, NODE_H, 130.0, 44.0);
-        (nodes, edges, layout.pos, layout.width.max(NODE_W), layout.height.max(NODE_H))
+        (
+            nodes,
+            edges,
+            layout.pos,
+            layout.width.max(NODE_W),
+            layout.height.max(NODE_H),
+        )
     });
     let max_req = graph.edges.iter().map(|e| e.requests).max().unwrap_or(1).max(1) as f64;
     let grades: std::collections::HashMap<String, String> = analysis
@@ -546,7 +579,12 @@ pub fn ServiceGraphView(
     // The initial view: the whole drawing, scaled down to fit the width, centred; the SVG is
     // as tall as the fitted drawing (the page scrolls).
     let fit_scale = move |w: f64| -> (f64, f64) {
-        let avail_w = window().inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(1200.0) - 48.0;
+        let avail_w = window()
+            .inner_width()
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(1200.0)
+            - 48.0;
         (((avail_w - 2.0 * PAD) / w).clamp(0.45, 1.0), avail_w)
     };
     let svg_h = move || {
@@ -593,7 +631,11 @@ pub fn ServiceGraphView(
                 return;
             }
             let (_, _, k) = view_box.get_untracked().unwrap_or_else(fitted);
-            view_box.set(Some((tx + ev.client_x() as f64 - x0, ty + ev.client_y() as f64 - y0, k)));
+            view_box.set(Some((
+                tx + ev.client_x() as f64 - x0,
+                ty + ev.client_y() as f64 - y0,
+                k,
+            )));
         }
     };
     let on_up = move |_| drag.set_value(None);
@@ -606,7 +648,12 @@ pub fn ServiceGraphView(
         Some(match sel {
             Selection::Node(name) => {
                 let node = g4.nodes.iter().find(|n| n.name == name)?.clone();
-                let ops: Vec<_> = a2.operations.iter().filter(|o| o.service == name).cloned().collect();
+                let ops: Vec<_> = a2
+                    .operations
+                    .iter()
+                    .filter(|o| o.service == name)
+                    .cloned()
+                    .collect();
                 let n2 = name.clone();
                 let n3 = name.clone();
                 let r = node.server.clone();
@@ -652,7 +699,11 @@ pub fn ServiceGraphView(
                 .into_any()
             }
             Selection::Edge(client, server) => {
-                let e = g4.edges.iter().find(|e| e.client == client && e.server == server)?.clone();
+                let e = g4
+                    .edges
+                    .iter()
+                    .find(|e| e.client == client && e.server == server)?
+                    .clone();
                 let client_virtual = g4.nodes.iter().any(|n| n.name == client && n.virtual_node);
                 let spans = state
                     .loaded
@@ -662,12 +713,22 @@ pub fn ServiceGraphView(
                             .into_iter()
                             .filter_map(|i| {
                                 let s = l.set.span(i)?;
-                                Some((s.trace_id.to_hex(), s.span_id.to_hex(), l.set.name(s).to_string(), s.duration_nanos(), s.is_error()))
+                                Some((
+                                    s.trace_id.to_hex(),
+                                    s.span_id.to_hex(),
+                                    l.set.name(s).to_string(),
+                                    s.duration_nanos(),
+                                    s.is_error(),
+                                ))
                             })
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default();
-                let rate = if e.requests == 0 { 0.0 } else { e.failed as f64 / e.requests as f64 };
+                let rate = if e.requests == 0 {
+                    0.0
+                } else {
+                    e.failed as f64 / e.requests as f64
+                };
                 view! {
                     <aside class="an-panel" data-testid="graph-edge-details" aria-label="Edge details">
                         <header>

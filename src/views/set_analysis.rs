@@ -1,12 +1,14 @@
 //! The bridge from the analysis views to the core's whole-set analysis
 //! (`spanlens_core::analysis::analyze_set`), computed off the main thread.
 //!
-//! The load worker hands the assembled set over as postcard bytes; [`remember_set_bytes`] keeps
-//! that JS buffer (no copy into wasm memory) so an analysis request can post it straight to
-//! `public/analysis-worker.js`, which runs the core and answers with the `SetAnalysis` as
-//! postcard bytes. Results are cached per (load generation, rules text), so switching views or
-//! pages never recomputes. The category rules come from the URL (`rules=`, base64url), else
-//! local storage, else the built-in rules; see `rules_editor`.
+//! When a load finishes, [`remember_set_bytes`] starts `public/analysis-worker.js` with the
+//! set's postcard bytes (the buffer the load worker produced; nothing is re-encoded): the
+//! worker decodes the set once, in the background, and keeps it, so each analysis request (one
+//! per rules text) only runs `analyze_set` there. The first request is sent at once with the
+//! current rules, so the analysis views usually open on a ready result. Results come back as
+//! postcard bytes and are cached per (load generation, rules text); switching views or pages
+//! never recomputes. The rules come from the URL (`rules=`, base64url), else local storage,
+//! else the built-in rules; see `rules_editor`.
 //!
 //! Not here: any statistic of its own (every figure is the core's), or drawing.
 
@@ -30,23 +32,42 @@ pub enum Status {
     Failed(String),
 }
 
-struct Running {
+struct AnalysisWorker {
+    generation: u32,
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
+/// The request in flight: its id, set generation and rules, and who waits for it.
+struct Pending {
+    id: u32,
+    generation: u32,
+    rules: String,
+    waiting: Vec<RwSignal<Status>>,
+}
+
+type Cached = (u32, String, Arc<SetAnalysis>);
+
 thread_local! {
-    static SET_BYTES: RefCell<Option<(u32, Uint8Array)>> = const { RefCell::new(None) };
-    static CACHE: RefCell<Option<(u32, String, Arc<SetAnalysis>)>> = const { RefCell::new(None) };
-    static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+    static WORKER: RefCell<Option<AnalysisWorker>> = const { RefCell::new(None) };
+    static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
-/// Keeps the postcard bytes of the set of load `generation` (called by the load worker glue).
+/// Starts the analysis worker of a freshly loaded set (called by the load glue with the set's
+/// postcard bytes): the worker decodes the set in the background and analyses it at once with
+/// the current rules, so the analysis views usually open on a ready result.
 pub fn remember_set_bytes(generation: u32, bytes: &Uint8Array) {
-    SET_BYTES.with(|s| *s.borrow_mut() = Some((generation, bytes.clone())));
+    CACHE.with(|c| c.borrow_mut().retain(|(g, _, _)| *g == generation));
+    if let Err(e) = start_worker(generation, bytes) {
+        web_sys::console::warn_1(&JsValue::from_str(&format!("analysis worker: {e}")));
+        return;
+    }
+    send(generation, crate::views::rules_editor::current_rules_text(), None);
 }
 
-/// The analysis state of the page: the status and the active rules text.
+/// The analysis state of a page: the status and the active rules text.
 #[derive(Clone, Copy)]
 pub struct SetAnalysisCtx {
     pub status: RwSignal<Status>,
@@ -55,8 +76,9 @@ pub struct SetAnalysisCtx {
     pub editor_open: RwSignal<bool>,
 }
 
-/// Creates the analysis state of a page and starts (or reuses, from the cache) the analysis of
-/// the loaded set; it follows new loads and rule changes. Call once per page and pass it down.
+/// Creates the analysis state of a page and asks for the analysis of the loaded set (from the
+/// cache, the request in flight, or a new request); it follows new loads and rule changes.
+/// Call once per page and pass it down.
 pub fn use_set_analysis() -> SetAnalysisCtx {
     let state = use_app();
     let ctx = SetAnalysisCtx {
@@ -68,19 +90,19 @@ pub fn use_set_analysis() -> SetAnalysisCtx {
         let loaded = state.loaded.get();
         let rules = ctx.rules_text.get();
         match loaded {
-            Some(l) => request(ctx, l, rules),
+            Some(l) => request(ctx, &l, rules),
             None => ctx.status.set(Status::Idle),
         }
     });
     ctx
 }
 
-fn request(ctx: SetAnalysisCtx, loaded: Arc<Loaded>, rules: String) {
+fn request(ctx: SetAnalysisCtx, loaded: &Loaded, rules: String) {
     let generation = loaded.generation;
     let hit = CACHE.with(|c| {
         c.borrow()
-            .as_ref()
-            .filter(|(g, r, _)| *g == generation && *r == rules)
+            .iter()
+            .find(|(g, r, _)| *g == generation && *r == rules)
             .map(|(_, _, a)| a.clone())
     });
     if let Some(a) = hit {
@@ -88,9 +110,29 @@ fn request(ctx: SetAnalysisCtx, loaded: Arc<Loaded>, rules: String) {
         return;
     }
     ctx.status.set(Status::Running);
-    if let Err(e) = start(ctx, &loaded, rules) {
-        ctx.status.set(Status::Failed(e));
+    let joined = PENDING.with(|p| match p.borrow_mut().as_mut() {
+        Some(p) if p.generation == generation && p.rules == rules => {
+            p.waiting.push(ctx.status);
+            true
+        }
+        _ => false,
+    });
+    if joined {
+        return;
     }
+    let has_worker = WORKER.with(|w| w.borrow().as_ref().is_some_and(|w| w.generation == generation));
+    if !has_worker {
+        // No bytes from the load worker (e.g. an older build of it): encode the set here.
+        let started = postcard::to_allocvec(&loaded.set)
+            .map_err(|e| e.to_string())
+            .and_then(|v| start_worker(generation, &Uint8Array::from(v.as_slice())));
+        if let Err(e) = started {
+            ctx.status
+                .set(Status::Failed(format!("The analysis could not start: {e}")));
+            return;
+        }
+    }
+    send(generation, rules, Some(ctx.status));
 }
 
 fn bindings_url() -> Option<String> {
@@ -101,69 +143,117 @@ fn bindings_url() -> Option<String> {
         .map(|u| u.href())
 }
 
-fn stop_running() {
-    let running = RUNNING.with(|r| r.borrow_mut().take());
-    if let Some(running) = running {
-        running.worker.terminate();
-        set_timeout(move || drop(running), std::time::Duration::from_millis(0));
+fn start_worker(generation: u32, bytes: &Uint8Array) -> Result<(), String> {
+    if let Some(old) = WORKER.with(|w| w.borrow_mut().take()) {
+        old.worker.terminate();
+        set_timeout(move || drop(old), std::time::Duration::from_millis(0));
     }
-}
-
-fn start(ctx: SetAnalysisCtx, loaded: &Loaded, rules: String) -> Result<(), String> {
-    stop_running();
-    crate::worker::mark("spanlens:analysis-start");
-    let generation = loaded.generation;
-    let bytes = SET_BYTES
-        .with(|s| s.borrow().as_ref().filter(|(g, _)| *g == generation).map(|(_, b)| b.clone()))
-        .map(Ok)
-        .unwrap_or_else(|| {
-            postcard::to_allocvec(&loaded.set)
-                .map(|v| Uint8Array::from(v.as_slice()))
-                .map_err(|e| e.to_string())
-        })?;
+    PENDING.with(|p| *p.borrow_mut() = None);
     let js = bindings_url().ok_or("the app's module URL is unknown")?;
     let opts = WorkerOptions::new();
     opts.set_type(WorkerType::Module);
-    let worker = Worker::new_with_options("/public/analysis-worker.js", &opts).map_err(|e| format!("{e:?}"))?;
+    let worker =
+        Worker::new_with_options("/public/analysis-worker.js", &opts).map_err(|e| format!("{e:?}"))?;
+    let on_message =
+        Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| on_result(generation, ev.data()));
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     let msg = Object::new();
+    let _ = Reflect::set(&msg, &"type".into(), &"load".into());
     let _ = Reflect::set(&msg, &"module".into(), &wasm_bindgen::module());
     let _ = Reflect::set(&msg, &"js".into(), &js.into());
-    let _ = Reflect::set(&msg, &"set".into(), &bytes);
-    let _ = Reflect::set(&msg, &"rules".into(), &JsValue::from_str(&rules));
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let data = ev.data();
-        let get = |k: &str| Reflect::get(&data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-        let kind = get("type").as_string().unwrap_or_default();
-        stop_running();
-        if kind != "done" {
-            let message = get("message").as_string().unwrap_or_else(|| "unknown error".into());
-            ctx.status.set(Status::Failed(format!("The analysis failed: {message}")));
-            return;
-        }
-        let t0 = js_sys::Date::now();
-        let bytes = get("result").unchecked_into::<Uint8Array>().to_vec();
-        match postcard::from_bytes::<SetAnalysis>(&bytes) {
-            Ok(a) => {
-                let a = Arc::new(a);
-                CACHE.with(|c| *c.borrow_mut() = Some((generation, rules.clone(), a.clone())));
-                let timings = get("timings");
-                let _ = Reflect::set(&timings, &"mainDecode".into(), &JsValue::from_f64(js_sys::Date::now() - t0));
-                let _ = Reflect::set(&window(), &"__spanlensAnalysis".into(), &timings);
-                ctx.status.set(Status::Ready(Shared(a)));
-                crate::worker::mark("spanlens:analysis-ready");
-            }
-            Err(e) => ctx.status.set(Status::Failed(format!("The analysis result could not be read: {e}"))),
-        }
-    });
-    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let _ = Reflect::set(&msg, &"set".into(), bytes);
     worker.post_message(&msg).map_err(|e| format!("{e:?}"))?;
-    RUNNING.with(|r| {
-        *r.borrow_mut() = Some(Running {
+    WORKER.with(|w| {
+        *w.borrow_mut() = Some(AnalysisWorker {
+            generation,
             worker,
             _on_message: on_message,
         })
     });
     Ok(())
+}
+
+fn send(generation: u32, rules: String, waiting: Option<RwSignal<Status>>) {
+    let id = NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    });
+    let msg = Object::new();
+    let _ = Reflect::set(&msg, &"type".into(), &"analyze".into());
+    let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(id));
+    let _ = Reflect::set(&msg, &"rules".into(), &JsValue::from_str(&rules));
+    let posted = WORKER.with(|w| {
+        w.borrow()
+            .as_ref()
+            .filter(|w| w.generation == generation)
+            .map(|w| w.worker.post_message(&msg).is_ok())
+            .unwrap_or(false)
+    });
+    if !posted {
+        if let Some(s) = waiting {
+            s.set(Status::Failed("The analysis worker is not running".into()));
+        }
+        return;
+    }
+    crate::worker::mark("spanlens:analysis-start");
+    PENDING.with(|p| {
+        *p.borrow_mut() = Some(Pending {
+            id,
+            generation,
+            rules,
+            waiting: waiting.into_iter().collect(),
+        })
+    });
+}
+
+fn on_result(generation: u32, data: JsValue) {
+    let get = |k: &str| Reflect::get(&data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let id = get("id").as_f64().unwrap_or(-1.0) as u32;
+    let pending = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.as_ref().is_some_and(|x| x.id == id) {
+            p.take()
+        } else {
+            None
+        }
+    });
+    let Some(pending) = pending else { return };
+    let status = if get("type").as_string().as_deref() == Some("done") {
+        let t0 = js_sys::Date::now();
+        let bytes = get("result").unchecked_into::<Uint8Array>().to_vec();
+        match postcard::from_bytes::<SetAnalysis>(&bytes) {
+            Ok(a) => {
+                let a = Arc::new(a);
+                CACHE.with(|c| {
+                    let mut c = c.borrow_mut();
+                    c.retain(|(g, r, _)| !(*g == generation && *r == pending.rules));
+                    c.push((generation, pending.rules.clone(), a.clone()));
+                    if c.len() > 4 {
+                        c.remove(0);
+                    }
+                });
+                let timings = get("timings");
+                let _ = Reflect::set(
+                    &timings,
+                    &"mainDecode".into(),
+                    &JsValue::from_f64(js_sys::Date::now() - t0),
+                );
+                let _ = Reflect::set(&window(), &"__spanlensAnalysis".into(), &timings);
+                crate::worker::mark("spanlens:analysis-ready");
+                Status::Ready(Shared(a))
+            }
+            Err(e) => Status::Failed(format!("The analysis result could not be read: {e}")),
+        }
+    } else {
+        let message = get("message")
+            .as_string()
+            .unwrap_or_else(|| "unknown error".into());
+        Status::Failed(format!("The analysis failed: {message}"))
+    };
+    for s in pending.waiting {
+        s.set(status.clone());
+    }
 }
 
 /// Renders `body` with the analysis once it is ready; a progress note or the error meanwhile.
@@ -173,7 +263,8 @@ where
     F: Fn(Arc<SetAnalysis>) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
-    move || match ctx.status.get() {
+    move || {
+        match ctx.status.get() {
         Status::Ready(a) => body(a.0).into_any(),
         Status::Failed(e) => view! { <div class="banner banner-error" role="alert">{e}</div> }.into_any(),
         Status::Idle => view! { <p class="muted an-note">"Load traces to see their analysis."</p> }.into_any(),
@@ -181,5 +272,6 @@ where
             <p class="muted an-note" data-testid="analysis-running" aria-live="polite">"Analysing the loaded traces in the background…"</p>
         }
         .into_any(),
+    }
     }
 }

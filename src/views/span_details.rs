@@ -90,7 +90,7 @@ struct Details {
 }
 
 fn details(ctx: TraceCtx, index: u32) -> Option<Details> {
-    let t0 = ctx.trace().start_unix_nanos;
+    let t0 = ctx.axis.0;
     ctx.loaded.with_value(|l| {
         let set = &l.set;
         let s = set.span(index).copied()?;

@@ -34,7 +34,11 @@ pub fn TraceGraphView(ctx: TraceCtx) -> impl IntoView {
         let a = ctx.analysis.get()?;
         let a = a.0;
         let n = a.operations.len();
-        let pairs: Vec<(usize, usize)> = a.operation_graph.iter().map(|e| (e.parent as usize, e.child as usize)).collect();
+        let pairs: Vec<(usize, usize)> = a
+            .operation_graph
+            .iter()
+            .map(|e| (e.parent as usize, e.child as usize))
+            .collect();
         let layout = layered(n, &pairs, W, H, 90.0, 30.0);
         let pad = 30.0;
         let (vw, vh) = (layout.width + 2.0 * pad, layout.height + 2.0 * pad + 60.0);

@@ -162,7 +162,7 @@ pub fn Waterfall(ctx: TraceCtx) -> impl IntoView {
 /// The time ruler over the zoom window: ticks at 1, 2, 5 × 10^k offsets from the trace start.
 #[component]
 fn Ruler(ctx: TraceCtx) -> impl IntoView {
-    let duration = ctx.trace().duration_nanos().max(1) as f64;
+    let duration = ctx.axis.1.saturating_sub(ctx.axis.0).max(1) as f64;
     let ticks = move || {
         let (z0, z1) = ctx.zoom.get();
         let from = z0 * duration;
@@ -189,9 +189,8 @@ fn Ruler(ctx: TraceCtx) -> impl IntoView {
 /// One waterfall row.
 #[component]
 fn Row(ctx: TraceCtx, pos: usize, index: u32) -> impl IntoView {
-    let trace = ctx.trace();
-    let t0 = trace.start_unix_nanos;
-    let duration = trace.duration_nanos().max(1) as f64;
+    let t0 = ctx.axis.0;
+    let duration = ctx.axis.1.saturating_sub(t0).max(1) as f64;
     let info = ctx.loaded.with_value(|l| {
         let set = &l.set;
         let s = set.span(index).copied()?;

@@ -1,12 +1,12 @@
-//! The worker side of the set analysis: the `analyze_set_postcard` wasm export that
-//! `public/analysis-worker.js` calls. It decodes the assembled set (postcard, as the load worker
-//! produced it), parses the category rules (TOML or JSON text; empty = the built-in rules) and
-//! runs [`spanlens_core::analysis::analyze_set`] once, returning the `SetAnalysis` as postcard
-//! bytes. Timings of each phase are returned separately for the benchmark.
+//! The worker side of the set analysis: the `SetAnalyzer` wasm export that
+//! `public/analysis-worker.js` drives. It decodes the assembled set once (postcard, as the load
+//! worker produced it) when a load finishes, then runs [`spanlens_core::analysis::analyze_set`]
+//! for each rules text it is asked about (TOML or JSON; empty = the built-in rules), returning
+//! the `SetAnalysis` as postcard bytes. The time of each phase is kept for the benchmark.
 //!
 //! Not here: any statistic of its own; the main-thread side is `views::set_analysis`.
 
-use spanlens_core::analysis::{analyze_set, Rules, SetAnalysis};
+use spanlens_core::analysis::{analyze_set, Rules};
 use spanlens_core::model::TraceSet;
 use wasm_bindgen::prelude::*;
 
@@ -24,15 +24,6 @@ pub fn parse_rules(text: &str) -> Result<Rules, String> {
     parsed.map_err(|e| e.to_string())
 }
 
-/// One analysis run in the worker.
-#[wasm_bindgen]
-pub struct SetAnalysisJob {
-    out: Vec<u8>,
-    decode_ms: f64,
-    analyze_ms: f64,
-    encode_ms: f64,
-}
-
 fn now_ms() -> f64 {
     js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
         .ok()
@@ -44,31 +35,40 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A decoded set, kept in the worker for repeated analyses.
 #[wasm_bindgen]
-impl SetAnalysisJob {
-    /// Decodes the set, analyses it with the rules, encodes the result.
+pub struct SetAnalyzer {
+    set: TraceSet,
+    decode_ms: f64,
+    analyze_ms: f64,
+    encode_ms: f64,
+}
+
+#[wasm_bindgen]
+impl SetAnalyzer {
+    /// Decodes the set.
     #[wasm_bindgen(constructor)]
-    pub fn new(set_postcard: &[u8], rules_text: &str) -> Result<SetAnalysisJob, JsError> {
-        let rules = parse_rules(rules_text).map_err(|e| JsError::new(&e))?;
+    pub fn new(set_postcard: &[u8]) -> Result<SetAnalyzer, JsError> {
         let t0 = now_ms();
         let set: TraceSet = postcard::from_bytes(set_postcard).map_err(|e| JsError::new(&e.to_string()))?;
-        let t1 = now_ms();
-        let analysis: SetAnalysis = analyze_set(&set, &rules);
-        let t2 = now_ms();
-        drop(set);
-        let out = postcard::to_allocvec(&analysis).map_err(|e| JsError::new(&e.to_string()))?;
-        let t3 = now_ms();
-        Ok(SetAnalysisJob {
-            out,
-            decode_ms: t1 - t0,
-            analyze_ms: t2 - t1,
-            encode_ms: t3 - t2,
+        Ok(SetAnalyzer {
+            set,
+            decode_ms: now_ms() - t0,
+            analyze_ms: 0.0,
+            encode_ms: 0.0,
         })
     }
 
-    /// The `SetAnalysis`, postcard-encoded (moved out; a second call returns nothing).
-    pub fn take_result(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.out)
+    /// Analyses the set with the rules; returns the `SetAnalysis` as postcard bytes.
+    pub fn analyze(&mut self, rules_text: &str) -> Result<Vec<u8>, JsError> {
+        let rules = parse_rules(rules_text).map_err(|e| JsError::new(&e))?;
+        let t0 = now_ms();
+        let analysis = analyze_set(&self.set, &rules);
+        let t1 = now_ms();
+        let out = postcard::to_allocvec(&analysis).map_err(|e| JsError::new(&e.to_string()))?;
+        self.analyze_ms = t1 - t0;
+        self.encode_ms = now_ms() - t1;
+        Ok(out)
     }
 
     /// Milliseconds spent decoding the set.
@@ -76,12 +76,12 @@ impl SetAnalysisJob {
         self.decode_ms
     }
 
-    /// Milliseconds spent in `analyze_set`.
+    /// Milliseconds of the last `analyze_set`.
     pub fn analyze_ms(&self) -> f64 {
         self.analyze_ms
     }
 
-    /// Milliseconds spent encoding the result.
+    /// Milliseconds spent encoding the last result.
     pub fn encode_ms(&self) -> f64 {
         self.encode_ms
     }

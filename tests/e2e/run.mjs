@@ -4,7 +4,9 @@
 // target/screenshots/. Exit code 0 when every test passed.
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import { bigToFile } from '../gen/otlp.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -290,6 +292,20 @@ await test('trace by id from the server (v2 404 → v1), share URL round trip, e
   assert(!(await page.$('[data-testid=trace-span-count]')), 'header shown with hideHeader=1');
   await page.goto(`${base}/`);
   await page.waitForSelector(`.recent a:has-text("${id}")`);
+
+  // Search on the server: results table, scatter plot, open a hit (time range kept in the URL).
+  await fetch(`${base}/__test/search-hits`, { method: 'POST', body: JSON.stringify([
+    { traceID: id.replace(/^0+/, ''), rootServiceName: 'istio-ingressgateway', rootTraceName: 'productpage', startTimeUnixNano: '1701779876570000000', durationMs: 12,
+      serviceStats: { productpage: { spanCount: 8, errorCount: 0 } } },
+  ]) });
+  await page.goto(`${base}/search?source=server&q=${encodeURIComponent('{ resource.service.name = "productpage" }')}&range=6h`);
+  await page.waitForSelector('[data-testid=search-results] [data-trace-id]');
+  await page.waitForSelector('svg.scatter circle');
+  await page.screenshot({ path: path.join(shots, 'search-server.png') });
+  await page.click('[data-testid=search-results] [data-trace-id]');
+  await page.waitForSelector('[data-span-id]');
+  const u = new URL(page.url());
+  assert(u.searchParams.get('start') && u.searchParams.get('end'), `time range lost: ${page.url()}`);
 });
 
 await test('share of a dropped file without a server offers the OTLP download', async (page) => {
@@ -325,6 +341,31 @@ await test('spans the core skips are reported next to the trace', async (page) =
   assert((await figure(page, 'trace-span-count')) === '1', 'span count');
   await page.click('[data-testid=diagnostics] summary');
   await page.screenshot({ path: path.join(shots, 'diagnostics.png') });
+});
+
+await test('clock-skew adjusted spans are marked', async (page) => {
+  await open(page);
+  await dropFiles(page, [path.join(fixtures, 'zipkin', 'zipkin-skew.json')]);
+  await page.waitForSelector('[data-span-id]');
+  await page.waitForSelector('.wf-skew');
+  await page.screenshot({ path: path.join(shots, 'skew.png') });
+});
+
+await test('a big file shows progress and can be cancelled; the page stays usable', async (page) => {
+  const big = path.join(os.tmpdir(), 'spanlens-e2e-60000.json');
+  if (!existsSync(big)) bigToFile(60000, big);
+  await open(page);
+  await page.setInputFiles('[data-testid=file-input]', big);
+  await page.waitForSelector('progress', { timeout: 10000 });
+  await page.screenshot({ path: path.join(shots, 'progress.png') });
+  await page.click('.load-progress button:has-text("Cancel")');
+  await page.waitForSelector('progress', { state: 'detached' });
+  await page.waitForTimeout(500);
+  assert(!(await page.$('[data-span-id]')), 'the cancelled load still opened a trace');
+  await page.setInputFiles('[data-testid=file-input]', big);
+  await page.waitForSelector('[data-span-id]', { timeout: 30000 });
+  const n = Number(await figure(page, 'trace-span-count'));
+  assert(n >= 60000 && n <= 60001 && (await rowCount(page)) === n, `big file span count ${n}`);
 });
 
 await test('paste box and demo button', async (page) => {

@@ -9,8 +9,9 @@
 //! integers or names; 64-bit integers as strings or JSON numbers (never through `f64`);
 //! doubles as numbers or `"NaN"`/`"Infinity"`/`"-Infinity"`; old `instrumentationLibrarySpans`.
 //!
-//! The document is streamed with serde `DeserializeSeed`s straight into the builder (no
-//! intermediate tree; strings are borrowed from the input when unescaped). Key order inside an
+//! The document is validated as UTF-8 once, then streamed by our own JSON scanner (`scan`, a
+//! serde `Deserializer`) through `DeserializeSeed`s straight into the builder (no intermediate
+//! tree; strings are borrowed from the input when unescaped). Key order inside an
 //! object is free: a resource or scope that comes after its spans is patched in afterwards.
 //! Bad spans are skipped or repaired and reported as diagnostics. Not here: format detection,
 //! writing (see `formats::writers`).
@@ -22,11 +23,13 @@ use crate::model::{
 };
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
-use base64::Engine;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
+
+mod hand;
+mod scan;
 
 const B64_CONFIG: GeneralPurposeConfig =
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
@@ -158,15 +161,19 @@ fn parse_document(
     line: Option<usize>,
     cache: &mut InternCache,
 ) -> Result<bool, String> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut ctx = Ctx::new(builder, line, cache);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = scan::line_column(bytes, e.valid_up_to());
+        format!("invalid UTF-8 at line {line} column {column}")
+    })?;
+    let de = scan::Scanner::new(text);
+    let mut ctx = Ctx::new(builder, line, cache, &de);
     let found = DocSeed {
         ctx: &mut ctx,
         top: true,
     }
-    .deserialize(&mut de)
-    .map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
+    .deserialize(&de)
+    .map_err(|e| de.describe(&e))?;
+    de.end().map_err(|e| de.describe(&e))?;
     Ok(found)
 }
 
@@ -201,6 +208,8 @@ struct Ctx<'b> {
     pending: Vec<Pending>,
     /// Direct-mapped cache in front of the interner: `(tag, id)` per slot.
     intern_cache: &'b mut InternCache,
+    /// The scanner, for the hand-written hot paths (attribute lists and values).
+    sc: &'b scan::Scanner<'b>,
 }
 
 /// A direct-mapped cache in front of the interner: repeated keys and values (the bulk of a
@@ -258,7 +267,12 @@ fn quick_tag(s: &[u8]) -> u64 {
 }
 
 impl<'b> Ctx<'b> {
-    fn new(b: &'b mut TraceSetBuilder, line: Option<usize>, intern_cache: &'b mut InternCache) -> Self {
+    fn new(
+        b: &'b mut TraceSetBuilder,
+        line: Option<usize>,
+        intern_cache: &'b mut InternCache,
+        sc: &'b scan::Scanner<'b>,
+    ) -> Self {
         Ctx {
             b,
             path: Path {
@@ -274,6 +288,7 @@ impl<'b> Ctx<'b> {
             bytes: Vec::new(),
             pending: Vec::new(),
             intern_cache,
+            sc,
         }
     }
 
@@ -1617,275 +1632,25 @@ impl<'de> Visitor<'de> for LinkSeed<'_, '_> {
 // ---------------------------------------------------------------------------------------------
 // Attributes and values
 
-/// A list of KeyValue; bad entries are dropped and reported (`InvalidAttribute`).
+/// A list of KeyValue; bad entries are dropped and reported (`InvalidAttribute`). Scanned by
+/// the hand-written path in `hand` (the hot path of every reader: attributes are most of a
+/// trace file).
 struct AttrListSeed<'c, 'b> {
     ctx: &'c mut Ctx<'b>,
     field: &'static str,
 }
-seed_any!(AttrListSeed);
 
-impl<'de> Visitor<'de> for AttrListSeed<'_, '_> {
+impl<'de> DeserializeSeed<'de> for AttrListSeed<'_, '_> {
     type Value = ListResult;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of attributes")
-    }
-    scalars!(w => Err(w), null => Ok(Range32::EMPTY));
-    no_map!(w => Err(w));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListResult, A::Error> {
-        let ctx = self.ctx;
-        let field = self.field;
-        let base = ctx.kv_stack.len();
-        while let Some(kv) = seq.next_element_seed(KeyValueSeed { ctx })? {
-            match kv {
-                Ok(kv) => ctx.kv_stack.push(kv),
-                Err(why) => ctx.pend(
-                    DiagnosticKind::InvalidAttribute,
-                    field,
-                    format!("{why}; attribute dropped"),
-                ),
-            }
-        }
-        let range = ctx.b.arena.push_kvs(ctx.kv_stack.get(base..).unwrap_or(&[]));
-        ctx.kv_stack.truncate(base);
-        Ok(Ok(range))
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ListResult, D::Error> {
+        d.deserialize_newtype_struct(scan::HAND, IgnoredAny)?;
+        let sc = self.ctx.sc;
+        hand::attr_list(self.ctx, self.field).map_err(|e| sc.raise(e))
     }
 }
 
-/// One `{"key", "value"}` entry.
-struct KeyValueSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(KeyValueSeed);
-
-impl<'de> Visitor<'de> for KeyValueSeed<'_, '_> {
-    type Value = Result<KeyValue, String>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key-value object")
-    }
-    scalars!(w => Err(format!("attribute entry is {w}, not an object")), null => Err("attribute entry is null".to_string()));
-    no_seq!(w => Err(format!("attribute entry is {w}, not an object")));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut key_id: Option<StrId> = None;
-        let mut key_text: Option<String> = None;
-        let mut value: Result<Value, String> = Ok(Value::Empty);
-        while let Some(Key(k)) = map.next_key()? {
-            match k.as_ref() {
-                b"key" => match map.next_value::<Scalar>()? {
-                    Scalar::Str(s) if !s.is_empty() => key_id = Some(ctx.intern(&s)),
-                    other => key_text = Some(format!("attribute key is {}", other.type_name())),
-                },
-                b"value" => value = map.next_value_seed(AnyValueSeed { ctx, depth: 0 })?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        let Some(key) = key_id else {
-            return Ok(Err(
-                key_text.unwrap_or_else(|| "attribute without a key".to_string())
-            ));
-        };
-        Ok(match value {
-            Ok(value) => Ok(KeyValue { key, value }),
-            Err(why) => Err(format!("attribute {:?}: {why}", ctx.b.arena.str(key))),
-        })
-    }
-}
-
-/// Nesting cap for array / kvlist values (serde_json also caps recursion at 128).
+/// Nesting cap for array / kvlist values (the scanner also caps all nesting at 128).
 const MAX_VALUE_DEPTH: u32 = 32;
-
-/// An AnyValue object: `{"stringValue": ...}` etc. `null` and `{}` are the empty value.
-struct AnyValueSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-    depth: u32,
-}
-seed_any!(AnyValueSeed);
-
-impl<'de> Visitor<'de> for AnyValueSeed<'_, '_> {
-    type Value = Result<Value, String>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an AnyValue object")
-    }
-    scalars!(w => Err(format!("value is {w}, not an AnyValue object")), null => Ok(Value::Empty));
-    no_seq!(w => Err(format!("value is {w}, not an AnyValue object")));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let depth = self.depth;
-        let mut out: Result<Value, String> = Ok(Value::Empty);
-        while let Some(Key(k)) = map.next_key()? {
-            let v = match k.as_ref() {
-                b"stringValue" => match map.next_value::<Scalar>()? {
-                    Scalar::Str(s) => Ok(Value::Str(ctx.intern(&s))),
-                    other => Err(format!("stringValue is {}", other.type_name())),
-                },
-                b"boolValue" => match map.next_value::<Scalar>()? {
-                    Scalar::Bool(b) => Ok(Value::Bool(b)),
-                    Scalar::Str(s) if s == "true" => Ok(Value::Bool(true)),
-                    Scalar::Str(s) if s == "false" => Ok(Value::Bool(false)),
-                    other => Err(format!("boolValue is {}", other.type_name())),
-                },
-                b"intValue" => map
-                    .next_value::<Scalar>()?
-                    .to_i64()
-                    .map(Value::Int)
-                    .map_err(|why| format!("intValue {why}")),
-                b"doubleValue" => map
-                    .next_value::<Scalar>()?
-                    .to_f64()
-                    .map(Value::Double)
-                    .map_err(|why| format!("doubleValue {why}")),
-                b"bytesValue" => match map.next_value::<Scalar>()? {
-                    Scalar::Str(s) => {
-                        ctx.bytes.clear();
-                        let decoded = B64.decode_vec(s.as_bytes(), &mut ctx.bytes).or_else(|_| {
-                            ctx.bytes.clear();
-                            B64_URL.decode_vec(s.as_bytes(), &mut ctx.bytes)
-                        });
-                        match decoded {
-                            Ok(()) => Ok(Value::Bytes(ctx.b.arena.push_bytes(&ctx.bytes))),
-                            Err(_) => Err("bytesValue is not base64".to_string()),
-                        }
-                    }
-                    other => Err(format!("bytesValue is {}", other.type_name())),
-                },
-                b"arrayValue" => {
-                    if depth >= MAX_VALUE_DEPTH {
-                        map.next_value::<IgnoredAny>()?;
-                        Err("values nested too deeply".to_string())
-                    } else {
-                        map.next_value_seed(ListValueSeed {
-                            ctx,
-                            depth: depth + 1,
-                            kv: false,
-                        })?
-                    }
-                }
-                b"kvlistValue" => {
-                    if depth >= MAX_VALUE_DEPTH {
-                        map.next_value::<IgnoredAny>()?;
-                        Err("values nested too deeply".to_string())
-                    } else {
-                        map.next_value_seed(ListValueSeed {
-                            ctx,
-                            depth: depth + 1,
-                            kv: true,
-                        })?
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            out = v;
-        }
-        Ok(out)
-    }
-}
-
-/// `arrayValue` / `kvlistValue`: `{"values": [...]}`.
-struct ListValueSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-    depth: u32,
-    kv: bool,
-}
-seed_any!(ListValueSeed);
-
-impl<'de> Visitor<'de> for ListValueSeed<'_, '_> {
-    type Value = Result<Value, String>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with values")
-    }
-    scalars!(w => Err(format!("list value is {w}, not an object")), null => Ok(Value::Empty));
-    no_seq!(w => Err(format!("list value is {w}, not an object")));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut out: Result<Value, String> = Ok(if self.kv {
-            Value::KvList(Range32::EMPTY)
-        } else {
-            Value::Array(Range32::EMPTY)
-        });
-        while let Some(Key(k)) = map.next_key()? {
-            if k.as_ref() == b"values" {
-                out = map.next_value_seed(ValuesSeed {
-                    ctx,
-                    depth: self.depth,
-                    kv: self.kv,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// The `values` array of an `arrayValue` (AnyValues) or `kvlistValue` (KeyValues).
-struct ValuesSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-    depth: u32,
-    kv: bool,
-}
-seed_any!(ValuesSeed);
-
-impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
-    type Value = Result<Value, String>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of values")
-    }
-    scalars!(w => Err(format!("values is {w}, not an array")), null => Ok(Value::Empty));
-    no_map!(w => Err(format!("values is {w}, not an array")));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut error: Option<String> = None;
-        if self.kv {
-            let base = ctx.kv_stack.len();
-            while let Some(kv) = seq.next_element_seed(KeyValueSeed { ctx })? {
-                match kv {
-                    Ok(kv) => ctx.kv_stack.push(kv),
-                    Err(why) => {
-                        error.get_or_insert(why);
-                    }
-                }
-            }
-            let range = ctx.b.arena.push_kvs(ctx.kv_stack.get(base..).unwrap_or(&[]));
-            ctx.kv_stack.truncate(base);
-            Ok(match error {
-                Some(why) => Err(format!("kvlistValue entry: {why}")),
-                None => Ok(Value::KvList(range)),
-            })
-        } else {
-            let base = ctx.value_stack.len();
-            while let Some(v) = seq.next_element_seed(AnyValueSeed {
-                ctx,
-                depth: self.depth,
-            })? {
-                match v {
-                    Ok(v) => ctx.value_stack.push(v),
-                    Err(why) => {
-                        error.get_or_insert(why);
-                    }
-                }
-            }
-            let range = ctx
-                .b
-                .arena
-                .push_values(ctx.value_stack.get(base..).unwrap_or(&[]));
-            ctx.value_stack.truncate(base);
-            Ok(match error {
-                Some(why) => Err(format!("arrayValue element: {why}")),
-                None => Ok(Value::Array(range)),
-            })
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,6 @@
 
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
-use std::hash::{BuildHasher, Hasher};
 
 /// An interned string. `StrId::EMPTY` is the empty string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
@@ -22,46 +21,31 @@ impl StrId {
     }
 }
 
-/// FNV-1a hasher state: deterministic across runs and platforms (wasm and native), which keeps
-/// every output that depends on iteration order reproducible.
-#[derive(Clone, Copy, Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        // Final avalanche so hashbrown's top-7-bit control bytes are well spread.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-#[derive(Clone, Copy, Default)]
-struct FnvBuild;
-
-impl BuildHasher for FnvBuild {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv::default()
-    }
-}
-
+/// The table's hash: deterministic across runs and platforms (wasm and native), eight bytes at
+/// a time (multiply-rotate per word, then a final avalanche so hashbrown's top-7-bit control
+/// bytes are well spread).
 fn hash_str(s: &str) -> u64 {
-    FnvBuild.hash_one(s.as_bytes())
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes = s.as_bytes();
+    let mut h = 0xcbf2_9ce4_8422_2325 ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        if let Some(dst) = w.get_mut(..rest.len()) {
+            dst.copy_from_slice(rest);
+        }
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
 }
 
 /// The interner: one text buffer, one (offset, length) per id, and a hash table of ids.

@@ -219,8 +219,7 @@ impl SqliteStore {
         let path = data_dir.join("spanlens.db");
         let conn = open_connection(&path, true)?;
         conn.execute_batch(
-            // 16 KiB pages suit the blob-heavy chunks (takes effect on a new database only).
-            "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=2048;",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=8192;",
         )
         .map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
