@@ -139,7 +139,7 @@ pub fn GradesView(
                     </ol>
                     <h2>"Services"</h2>
                     <table class="an-table" data-testid="service-grades">
-                        <thead><tr><th>"Service"</th><th class="num">"Operations"</th><th class="num">"Calls"</th><th class="num">"Errors"</th><th>"Grade"</th></tr></thead>
+                        <thead><tr><th>"Service"</th><th class="num" title="Operations">"Ops"</th><th class="num">"Calls"</th><th class="num">"Errors"</th><th>"Grade"</th></tr></thead>
                         <tbody>
                             {services.into_iter().map(|s| {
                                 let name = s.service.clone();
@@ -164,13 +164,13 @@ pub fn GradesView(
                     <table class="an-table sortable" data-testid="operations-table">
                         <thead><tr>
                             {header("Operation", SortKey::Operation, false)}
+                            {header("Grade", SortKey::Grade, false)}
                             {header("Category", SortKey::Category, false)}
                             {header("Calls", SortKey::Calls, true)}
                             {header("Errors", SortKey::Errors, true)}
                             {header("p50", SortKey::P50, true)}
                             {header("p95", SortKey::P95, true)}
                             {header("p99", SortKey::P99, true)}
-                            {header("Grade", SortKey::Grade, false)}
                         </tr></thead>
                         <tbody>
                             {move || rows.get().into_iter().map(|o| {
@@ -181,13 +181,13 @@ pub fn GradesView(
                                             <button class="link" title=format!("{} / {}", o.service, o.name) on:click=move |_| on_red.run((key.0.clone(), Some(key.1.clone())))>
                                                 <span class="muted">{format!("{} / ", ellipsize(&o.service, 18))}</span>{ellipsize(o.name.trim(), 36)}
                                             </button></td>
+                                        <td><GradeBadge grade=o.grade operation=format!("{}/{}", o.service, o.name)/></td>
                                         <td>{o.category.clone()}</td>
                                         <td class="num">{o.calls}</td>
                                         <td class="num" class:error-text=o.errors.gt(&0)>{format!("{} ({})", o.errors, pct(o.error_rate))}</td>
                                         <td class="num">{units::duration(o.latency.p50_nanos)}</td>
                                         <td class="num">{units::duration(o.latency.p95_nanos)}</td>
                                         <td class="num">{units::duration(o.latency.p99_nanos)}</td>
-                                        <td><GradeBadge grade=o.grade operation=format!("{}/{}", o.service, o.name)/></td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -2,7 +2,8 @@
 //! (`spanlens_core::analysis::analyze_set`), computed off the main thread.
 //!
 //! When a load finishes, [`remember_set_bytes`] starts `public/analysis-worker.js` with the
-//! set's postcard bytes (the buffer the load worker produced; nothing is re-encoded): the
+//! set's postcard bytes (the buffer the load worker produced, transferred; nothing is
+//! re-encoded or copied): the
 //! worker decodes the set once, in the background, and keeps it, so each analysis request (one
 //! per rules text) only runs `analyze_set` there. The first request is sent at once with the
 //! current rules, so the analysis views usually open on a ready result. Results come back as
@@ -162,7 +163,10 @@ fn start_worker(generation: u32, bytes: &Uint8Array) -> Result<(), String> {
     let _ = Reflect::set(&msg, &"module".into(), &wasm_bindgen::module());
     let _ = Reflect::set(&msg, &"js".into(), &js.into());
     let _ = Reflect::set(&msg, &"set".into(), bytes);
-    worker.post_message(&msg).map_err(|e| format!("{e:?}"))?;
+    // Transferred, not copied: the page keeps its own decoded set and needs no bytes.
+    worker
+        .post_message_with_transfer(&msg, &js_sys::Array::of1(&bytes.buffer()))
+        .map_err(|e| format!("{e:?}"))?;
     WORKER.with(|w| {
         *w.borrow_mut() = Some(AnalysisWorker {
             generation,

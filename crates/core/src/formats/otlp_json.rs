@@ -213,58 +213,110 @@ struct Ctx<'b> {
 }
 
 /// A direct-mapped cache in front of the interner: repeated keys and values (the bulk of a
-/// trace file) skip the interner's byte-wise hashing. Shared with the protobuf reader.
+/// trace file) skip the interner's hashing. A slot keeps four overlapping 8-byte windows of
+/// its string, which cover any string of up to 32 bytes: a hit on such a string is decided by
+/// four word compares, touching no other memory. Shared with the protobuf reader.
 pub(crate) struct InternCache {
-    slots: Vec<(u64, StrId)>,
+    slots: Vec<Slot>,
+    /// A small separate table for attribute keys (few and hot: it stays in L1).
+    key_slots: Vec<Slot>,
+}
+
+/// One cache slot: the id, the length and the windows of a string.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    id: StrId,
+    len: u32,
+    words: [u64; 4],
+}
+
+/// The 8 bytes of `b` at `at`, or 0 when out of range.
+#[inline]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8).map(<[u8; 8]>::try_from) {
+        Some(Ok(w)) => u64::from_le_bytes(w),
+        _ => 0,
+    }
+}
+
+/// Windows at 0, 8, 16 and the last 8 bytes (clamped into the string): for strings of one
+/// length up to 32 bytes, equal windows mean equal strings. Shorter than 8: the bytes, padded.
+#[inline]
+fn windows(b: &[u8]) -> [u64; 4] {
+    let n = b.len();
+    if n < 8 {
+        let mut w = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            w |= u64::from(c) << (8 * i);
+        }
+        return [w, 0, 0, 0];
+    }
+    let last = n - 8;
+    [
+        word_at(b, 0),
+        word_at(b, last.min(8)),
+        word_at(b, last.min(16)),
+        word_at(b, last),
+    ]
 }
 
 impl InternCache {
     pub(crate) fn new() -> Self {
         InternCache {
-            slots: vec![(0, StrId::EMPTY); INTERN_CACHE_SLOTS],
+            slots: vec![Slot::default(); INTERN_CACHE_SLOTS],
+            key_slots: vec![Slot::default(); KEY_CACHE_SLOTS],
         }
     }
 
     /// Interns `s` into `arena`, through the cache.
+    #[inline]
     pub(crate) fn intern(&mut self, arena: &mut crate::model::Arena, s: &str) -> StrId {
-        if s.is_empty() {
+        Self::intern_in(&mut self.slots, arena, s)
+    }
+
+    /// Interns an attribute key, through the small key cache.
+    #[inline]
+    pub(crate) fn intern_key(&mut self, arena: &mut crate::model::Arena, s: &str) -> StrId {
+        Self::intern_in(&mut self.key_slots, arena, s)
+    }
+
+    /// Interns through `slots` (a power-of-two number of them).
+    #[inline]
+    fn intern_in(slots: &mut [Slot], arena: &mut crate::model::Arena, s: &str) -> StrId {
+        let bytes = s.as_bytes();
+        if bytes.is_empty() {
             return StrId::EMPTY;
         }
-        let tag = quick_tag(s.as_bytes());
-        let slot = (tag as usize) & (INTERN_CACHE_SLOTS - 1);
-        if let Some(&(t, id)) = self.slots.get(slot) {
-            if t == tag && !id.is_empty() && arena.str(id) == s {
-                return id;
+        let words = windows(bytes);
+        let mut h = words[0] ^ words[3].rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h = (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 29;
+        let index = (h as usize) & (slots.len().saturating_sub(1));
+        if let Some(slot) = slots.get(index) {
+            if slot.len as usize == bytes.len()
+                && slot.words == words
+                && !slot.id.is_empty()
+                && (bytes.len() <= 32 || arena.str(slot.id) == s)
+            {
+                return slot.id;
             }
         }
         let id = arena.intern(s);
-        if let Some(entry) = self.slots.get_mut(slot) {
-            *entry = (tag, id);
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Slot {
+                id,
+                len: bytes.len() as u32,
+                words,
+            };
         }
         id
     }
 }
 
 /// Slots of the intern cache (a power of two).
-const INTERN_CACHE_SLOTS: usize = 4096;
-
-/// A cheap tag for a non-empty string: length and its first and last 8 bytes, mixed. Equal
-/// strings have equal tags; unequal ones are told apart by a compare on hit.
-fn quick_tag(s: &[u8]) -> u64 {
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        let n = b.len().min(8);
-        if let (Some(dst), Some(src)) = (w.get_mut(..n), b.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        u64::from_le_bytes(w)
-    };
-    let first = word(s);
-    let last = word(s.get(s.len().saturating_sub(8)..).unwrap_or(&[]));
-    let mut h = first ^ last.rotate_left(29) ^ (s.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    h = (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^ (h >> 29)
-}
+const INTERN_CACHE_SLOTS: usize = 8192;
+/// Slots of the attribute key cache (a power of two).
+const KEY_CACHE_SLOTS: usize = 256;
 
 impl<'b> Ctx<'b> {
     fn new(
@@ -334,6 +386,10 @@ impl<'b> Ctx<'b> {
 
     fn intern(&mut self, s: &str) -> StrId {
         self.intern_cache.intern(&mut self.b.arena, s)
+    }
+
+    fn intern_key(&mut self, s: &str) -> StrId {
+        self.intern_cache.intern_key(&mut self.b.arena, s)
     }
 }
 

@@ -93,7 +93,7 @@ impl Interner {
         let spans = &self.spans;
         let found = self.table.find(hash, |&id| {
             let (off, len) = spans.get(id as usize).copied().unwrap_or((0, 0));
-            text.get(off as usize..(off + len) as usize) == Some(s)
+            len as usize == s.len() && text.as_bytes().get(off as usize..(off + len) as usize) == Some(s.as_bytes())
         });
         if let Some(&id) = found {
             return StrId(id);

@@ -6,9 +6,9 @@
 //! chunk go the facts the store indexes: time range, span and error counts, the root span's
 //! service and name, and the distinct attribute values (tags) of the trace.
 //!
-//! Like Tempo, the `ScopeSpans.schema_url` and link `flags` are not kept and span events are
-//! sorted by time. Spans without a 16-byte trace id or an
-//! 8-byte span id are refused and counted, as OTLP's
+//! Spans are kept as sent (the Tempo-shaped answers drop what Tempo drops in the core's
+//! writers). Spans without a 16-byte trace id or an 8-byte span id are refused and counted, as
+//! OTLP's
 //! `partial_success` expects. Not here: redaction (done before), SQL, compression.
 
 use hashbrown::{HashMap, HashSet};
@@ -152,20 +152,8 @@ struct Acc<'a> {
 /// A scope as it will be written (old `InstrumentationLibrarySpans` become scopes).
 struct ScopeOut<'a> {
     scope_bytes: Option<Vec<u8>>,
+    schema_url: &'a str,
     spans: &'a [wire::Span],
-}
-
-fn needs_tempo_normalizing(span: &wire::Span) -> bool {
-    !span.events.is_sorted_by_key(|e| e.time_unix_nano) || span.links.iter().any(|l| l.flags != 0)
-}
-
-/// What Tempo changes when it stores a span, so traces read back as from Tempo: events sorted
-/// by time, link `flags` dropped (recorded answers 005–014).
-fn normalize_like_tempo(span: &mut wire::Span) {
-    span.events.sort_by_key(|e| e.time_unix_nano);
-    for link in &mut span.links {
-        link.flags = 0;
-    }
 }
 
 fn put_bytes_field(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
@@ -206,6 +194,7 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
         for ss in &rs.scope_spans {
             outs.push(ScopeOut {
                 scope_bytes: ss.scope.as_ref().map(|s| s.encode_to_vec()),
+                schema_url: &ss.schema_url,
                 spans: &ss.spans,
             });
         }
@@ -220,6 +209,7 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 });
             outs.push(ScopeOut {
                 scope_bytes: scope.map(|s| s.encode_to_vec()),
+                schema_url: &ils.schema_url,
                 spans: &ils.spans,
             });
         }
@@ -306,13 +296,7 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 let Some(group) = acc.groups.last_mut() else {
                     continue;
                 };
-                if needs_tempo_normalizing(span) {
-                    let mut span = span.clone();
-                    normalize_like_tempo(&mut span);
-                    prost::encoding::message::encode(2, &span, &mut group.2);
-                } else {
-                    prost::encoding::message::encode(2, span, &mut group.2);
-                }
+                prost::encoding::message::encode(2, span, &mut group.2);
             }
         }
         scopes.push(outs);
@@ -338,9 +322,10 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 if let Some(Some(bytes)) = scope.map(|s| &s.scope_bytes) {
                     put_bytes_field(&mut ss_inner, 1, bytes);
                 }
-                // The scope's schema URL is not kept: Tempo drops it too (recorded answers
-                // 005/007 have none where the SDK sent one).
                 ss_inner.extend_from_slice(spans);
+                if let Some(url) = scope.map(|s| s.schema_url).filter(|u| !u.is_empty()) {
+                    put_bytes_field(&mut ss_inner, 3, url.as_bytes());
+                }
                 put_bytes_field(&mut rs_inner, 2, &ss_inner);
                 i += 1;
             }

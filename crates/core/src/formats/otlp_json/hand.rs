@@ -59,6 +59,16 @@ pub(super) fn scalar<'x>(sc: &Scanner<'x>) -> Result<Scalar<'x>, Error> {
     }
 }
 
+/// A value expected to be a string: the string scanned directly, else any scalar.
+#[inline]
+fn string_or_scalar<'x>(sc: &Scanner<'x>) -> Result<Scalar<'x>, Error> {
+    if sc.peek_ws() == Some(b'"') {
+        Ok(Scalar::Str(sc.scan_str()?))
+    } else {
+        scalar(sc)
+    }
+}
+
 /// An attribute list (after its key's `:`).
 pub(super) fn attr_list(ctx: &mut Ctx, field: &'static str) -> Result<ListResult, Error> {
     let sc = ctx.sc;
@@ -115,8 +125,8 @@ fn key_value(ctx: &mut Ctx) -> Result<Result<KeyValue, String>, Error> {
     let mut value: Result<Value, String> = Ok(Value::Empty);
     while let Some(k) = sc.next_key(&mut first)? {
         match k.as_bytes() {
-            b"key" => match scalar(sc)? {
-                Scalar::Str(s) if !s.is_empty() => key_id = Some(ctx.intern(&s)),
+            b"key" => match string_or_scalar(sc)? {
+                Scalar::Str(s) if !s.is_empty() => key_id = Some(ctx.intern_key(&s)),
                 other => key_text = Some(format!("attribute key is {}", other.type_name())),
             },
             b"value" => value = any_value(ctx, 0)?,
@@ -156,7 +166,7 @@ fn any_value(ctx: &mut Ctx, depth: u32) -> Result<Result<Value, String>, Error> 
     let mut out: Result<Value, String> = Ok(Value::Empty);
     while let Some(k) = sc.next_key(&mut first)? {
         let v = match k.as_bytes() {
-            b"stringValue" => match scalar(sc)? {
+            b"stringValue" => match string_or_scalar(sc)? {
                 Scalar::Str(s) => Ok(Value::Str(ctx.intern(&s))),
                 other => Err(format!("stringValue is {}", other.type_name())),
             },

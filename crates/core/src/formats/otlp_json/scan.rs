@@ -81,6 +81,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Index of the first `"`, `\` or control byte at or after `i`, or `b.len()`. Eight bytes at
 /// a time: the lowest flagged byte of each zero-byte test is always a true match.
+#[inline]
 fn find_special(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let Ok(arr) = <[u8; 8]>::try_from(chunk) else {
@@ -185,6 +186,7 @@ impl<'de> Scanner<'de> {
     }
 
     /// Scans a string; `self.pos` is at its opening quote.
+    #[inline]
     pub(crate) fn scan_str(&self) -> Result<Cow<'de, str>, Error> {
         let b = self.bytes();
         let start = self.pos.get() + 1;
@@ -489,6 +491,7 @@ impl<'de> Scanner<'de> {
     }
 
     /// Consumes the `:` after an object key.
+    #[inline]
     fn colon(&self) -> Result<(), Error> {
         match self.peek_ws() {
             Some(b':') => {
@@ -518,6 +521,7 @@ impl<'de> Scanner<'de> {
     }
 
     /// Opens the array or object at the current position (`[` or `{`, already peeked).
+    #[inline]
     pub(crate) fn open(&self) -> Result<(), Error> {
         self.enter()?;
         self.pos.set(self.pos.get() + 1);
@@ -526,6 +530,7 @@ impl<'de> Scanner<'de> {
 
     /// The next key of an object opened by [`Scanner::open`], with its `:` consumed; `None`
     /// at the closing brace. `first` tracks the comma rule.
+    #[inline]
     pub(crate) fn next_key(&self, first: &mut bool) -> Result<Option<Cow<'de, str>>, Error> {
         match self.peek_ws() {
             Some(b'}') => {
@@ -552,6 +557,7 @@ impl<'de> Scanner<'de> {
 
     /// Moves to the next element of an array opened by [`Scanner::open`]; false at the
     /// closing bracket.
+    #[inline]
     pub(crate) fn next_elem(&self, first: &mut bool) -> Result<bool, Error> {
         match self.peek_ws() {
             Some(b']') => {

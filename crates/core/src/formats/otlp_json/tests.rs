@@ -415,3 +415,23 @@ fn hostile_nesting_does_not_panic() {
         assert_eq!(set.span_count(), 1);
     }
 }
+
+#[test]
+fn intern_cache_never_confuses_strings() {
+    // Few slots are hit by many strings of every length (0..=40, so both the window compare
+    // and the arena compare are used): each id must read back as its string.
+    let mut arena = crate::model::Arena::default();
+    let mut cache = InternCache::new();
+    let mut seed = 7u64;
+    let mut strings = Vec::new();
+    for i in 0..30_000u64 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let len = (seed >> 33) as usize % 41;
+        let s: String = (0..len).map(|k| char::from(b'a' + ((seed >> (k % 60)) as u8).wrapping_add(i as u8) % 3)).collect();
+        strings.push(s);
+    }
+    for s in strings.iter().chain(strings.iter().rev()) {
+        let id = cache.intern(&mut arena, s);
+        assert_eq!(arena.str(id), s.as_str());
+    }
+}

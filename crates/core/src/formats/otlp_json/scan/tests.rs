@@ -245,3 +245,26 @@ fn random_and_mutated_input_agrees_with_serde_json() {
         }
     }
 }
+
+#[test]
+#[ignore]
+fn zz_timing() {
+    let set = crate::synth::generate(&crate::synth::SynthOptions::for_total_spans(100_000, 40, 1));
+    let json = crate::formats::writers::to_otlp_json(&set, None);
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let _ = serde_json::from_str::<serde::de::IgnoredAny>(&json);
+        let a = t.elapsed();
+        let t = std::time::Instant::now();
+        let _ = std::str::from_utf8(json.as_bytes());
+        let u = t.elapsed();
+        let t = std::time::Instant::now();
+        let _ = skipped(&json);
+        let b = t.elapsed();
+        let t = std::time::Instant::now();
+        let mut builder = crate::model::TraceSetBuilder::new();
+        let _ = super::super::read(json.as_bytes(), &mut builder);
+        let c = t.elapsed();
+        eprintln!("serde {a:?} utf8 {u:?} skip {b:?} read {c:?}");
+    }
+}
