@@ -30,9 +30,15 @@ cargo test --workspace --locked
 step "web build (trunk, release)"
 ./scripts/build-web.sh
 
-if [ -x tests/run.sh ]; then
-  step "browser tests (headless Chromium)"
-  tests/run.sh
+step "browser tests: loading, waterfall, search, sharing, embed (headless Chromium)"
+tests/run.sh
+
+step "browser tests: analysis views"
+tests/run.sh analysis
+
+if [ -f tests/e2e/server.mjs ]; then
+  step "browser tests: against a real spanlens serve"
+  tests/run.sh server
 fi
 
 printf '\n::: all checks passed in %ss\n' "$(( $(date +%s) - started ))"

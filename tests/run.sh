@@ -10,8 +10,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 cd "$repo"
 [ -f dist/index.html ] || { echo "dist/ is missing: run trunk build --release first" >&2; exit 1; }
+# playwright-core comes from the repository's package.json (installed by scripts/setup.sh).
 if ! (cd "$here" && node -e "import('playwright-core').then(()=>process.exit(0),()=>process.exit(1))"); then
-  (cd "$here" && npm install --no-audit --no-fund --ignore-scripts)
+  echo "playwright-core is missing: run scripts/setup.sh (npm ci) first" >&2
+  exit 1
 fi
 case "${1:-test}" in
   bench) exec node "$here/bench/bench.mjs" ;;

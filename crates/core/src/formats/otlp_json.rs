@@ -288,7 +288,8 @@ impl InternCache {
             return StrId::EMPTY;
         }
         let words = windows(bytes);
-        let mut h = words[0] ^ words[3].rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut h =
+            words[0] ^ words[3].rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         h = (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^= h >> 29;
         let index = (h as usize) & (slots.len().saturating_sub(1));

@@ -93,7 +93,8 @@ impl Interner {
         let spans = &self.spans;
         let found = self.table.find(hash, |&id| {
             let (off, len) = spans.get(id as usize).copied().unwrap_or((0, 0));
-            len as usize == s.len() && text.as_bytes().get(off as usize..(off + len) as usize) == Some(s.as_bytes())
+            len as usize == s.len()
+                && text.as_bytes().get(off as usize..(off + len) as usize) == Some(s.as_bytes())
         });
         if let Some(&id) = found {
             return StrId(id);

@@ -90,8 +90,9 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
         let x = u64::from_le_bytes(arr);
         let q = x ^ (ONES * u64::from(b'"'));
         let s = x ^ (ONES * u64::from(b'\\'));
-        let m = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s) | (x.wrapping_sub(ONES * 0x20) & !x))
-            & HIGHS;
+        let m =
+            ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s) | (x.wrapping_sub(ONES * 0x20) & !x))
+                & HIGHS;
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
@@ -194,7 +195,10 @@ impl<'de> Scanner<'de> {
         match b.get(i) {
             Some(b'"') => {
                 self.pos.set(i + 1);
-                let s = self.src.get(start..i).ok_or_else(|| self.err_at("invalid string", start))?;
+                let s = self
+                    .src
+                    .get(start..i)
+                    .ok_or_else(|| self.err_at("invalid string", start))?;
                 Ok(Cow::Borrowed(s))
             }
             Some(b'\\') => {
@@ -202,7 +206,10 @@ impl<'de> Scanner<'de> {
                 self.unescape_from(&mut out, start, i)?;
                 Ok(Cow::Owned(out))
             }
-            Some(_) => Err(self.err_at("control character (\\u0000-\\u001F) found while parsing a string", i)),
+            Some(_) => Err(self.err_at(
+                "control character (\\u0000-\\u001F) found while parsing a string",
+                i,
+            )),
             None => Err(self.err_at("EOF while parsing a string", b.len())),
         }
     }
@@ -212,7 +219,10 @@ impl<'de> Scanner<'de> {
     fn unescape_from(&self, out: &mut String, mut seg: usize, mut i: usize) -> Result<(), Error> {
         let b = self.bytes();
         loop {
-            let run = self.src.get(seg..i).ok_or_else(|| self.err_at("invalid string", seg))?;
+            let run = self
+                .src
+                .get(seg..i)
+                .ok_or_else(|| self.err_at("invalid string", seg))?;
             out.push_str(run);
             match b.get(i) {
                 Some(b'"') => {

@@ -425,9 +425,13 @@ fn intern_cache_never_confuses_strings() {
     let mut seed = 7u64;
     let mut strings = Vec::new();
     for i in 0..30_000u64 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let len = (seed >> 33) as usize % 41;
-        let s: String = (0..len).map(|k| char::from(b'a' + ((seed >> (k % 60)) as u8).wrapping_add(i as u8) % 3)).collect();
+        let s: String = (0..len)
+            .map(|k| char::from(b'a' + ((seed >> (k % 60)) as u8).wrapping_add(i as u8) % 3))
+            .collect();
         strings.push(s);
     }
     for s in strings.iter().chain(strings.iter().rev()) {

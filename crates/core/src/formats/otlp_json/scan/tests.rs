@@ -55,9 +55,15 @@ fn values_match_serde_json() {
 fn numbers_are_exact() {
     assert_eq!(ours("18446744073709551615").unwrap(), Value::from(u64::MAX));
     assert_eq!(ours("-9223372036854775808").unwrap(), Value::from(i64::MIN));
-    assert_eq!(ours("1700000000123456789").unwrap(), Value::from(1_700_000_000_123_456_789u64));
+    assert_eq!(
+        ours("1700000000123456789").unwrap(),
+        Value::from(1_700_000_000_123_456_789u64)
+    );
     assert!(ours("18446744073709551616").unwrap().is_f64());
-    assert!(ours("-0").unwrap().as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()));
+    assert!(ours("-0")
+        .unwrap()
+        .as_f64()
+        .is_some_and(|f| f == 0.0 && f.is_sign_negative()));
 }
 
 #[test]
@@ -125,7 +131,11 @@ fn error_positions() {
 
 #[test]
 fn depth_limit() {
-    let ok = format!("{}{}", "[".repeat(MAX_DEPTH as usize), "]".repeat(MAX_DEPTH as usize));
+    let ok = format!(
+        "{}{}",
+        "[".repeat(MAX_DEPTH as usize),
+        "]".repeat(MAX_DEPTH as usize)
+    );
     assert!(ours(&ok).is_ok());
     assert!(skipped(&ok).is_ok());
     let n = MAX_DEPTH as usize + 1;
@@ -173,12 +183,10 @@ fn next(s: &mut u64) -> u64 {
 /// always correctly rounded; ours is).
 fn close(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
-            match (x.as_f64(), y.as_f64()) {
-                (Some(x), Some(y)) => x == y || ((x - y) / x).abs() < 1e-15,
-                _ => false,
-            }
-        }
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x == y || ((x - y) / x).abs() < 1e-15,
+            _ => false,
+        },
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| close(a, b)),
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w)))
@@ -243,28 +251,5 @@ fn random_and_mutated_input_agrees_with_serde_json() {
         if let Ok(s) = std::str::from_utf8(&b) {
             check_against_serde_json(s);
         }
-    }
-}
-
-#[test]
-#[ignore]
-fn zz_timing() {
-    let set = crate::synth::generate(&crate::synth::SynthOptions::for_total_spans(100_000, 40, 1));
-    let json = crate::formats::writers::to_otlp_json(&set, None);
-    for _ in 0..3 {
-        let t = std::time::Instant::now();
-        let _ = serde_json::from_str::<serde::de::IgnoredAny>(&json);
-        let a = t.elapsed();
-        let t = std::time::Instant::now();
-        let _ = std::str::from_utf8(json.as_bytes());
-        let u = t.elapsed();
-        let t = std::time::Instant::now();
-        let _ = skipped(&json);
-        let b = t.elapsed();
-        let t = std::time::Instant::now();
-        let mut builder = crate::model::TraceSetBuilder::new();
-        let _ = super::super::read(json.as_bytes(), &mut builder);
-        let c = t.elapsed();
-        eprintln!("serde {a:?} utf8 {u:?} skip {b:?} read {c:?}");
     }
 }
