@@ -5,6 +5,7 @@
 #   tests/run.sh bench      # the 100k-span benchmark (figures on stdout)
 #   tests/run.sh analysis   # the analysis views' tests (service graph, grades, RED, errors, compare)
 #   tests/run.sh analysis-bench  # analyze_set over 10k traces / 1M spans in the worker, view render times
+#   tests/run.sh server     # against the real `spanlens serve` (cargo build -p spanlens-server first)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -19,5 +20,6 @@ case "${1:-test}" in
   bench) exec node "$here/bench/bench.mjs" ;;
   analysis) exec node "$here/e2e/analysis.mjs" ;;
   analysis-bench) exec node "$here/bench/analysis.mjs" ;;
+  server) exec node "$here/e2e/server.mjs" ;;
   *) exec node "$here/e2e/run.mjs" ;;
 esac

@@ -179,7 +179,7 @@ pub fn GradesView(
                                     <tr class:bottleneck-row=o.bottleneck>
                                         <td class="op-cell"><span class="chip" style:background=units::service_colour(&o.service)></span>
                                             <button class="link" title=format!("{} / {}", o.service, o.name) on:click=move |_| on_red.run((key.0.clone(), Some(key.1.clone())))>
-                                                <span class="muted">{format!("{} / ", ellipsize(&o.service, 18))}</span>{ellipsize(o.name.trim(), 36)}
+                                                <span class="muted">{format!("{} / ", ellipsize(&o.service, 16))}</span>{ellipsize(o.name.trim(), 30)}
                                             </button></td>
                                         <td><GradeBadge grade=o.grade operation=format!("{}/{}", o.service, o.name)/></td>
                                         <td>{o.category.clone()}</td>

@@ -2,9 +2,9 @@
 // headless Chromium via playwright-core. Fixtures are read in place from ../shared/fixtures.
 // Any console error or page error fails the test that caused it. Screenshots go to
 // target/screenshots/. Exit code 0 when every test passed.
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { launchBrowser, harness, assert, dropFiles, dropText, outcome, figure, rowCount } from './lib.mjs';
 import os from 'node:os';
 import { bigToFile } from '../gen/otlp.mjs';
 import path from 'node:path';
@@ -42,92 +42,13 @@ function startServer() {
 }
 
 const { child: server, base } = await startServer();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launchBrowser();
 
-let failures = 0;
-const results = [];
-
-async function newPage({ width = 1280, height = 800 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, permissions: ['clipboard-read', 'clipboard-write'] });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // Expected 404s the browser itself logs: Tempo's v2 trace-by-id before the v1 fallback
-    // (Grafana does the same), and POST /api/upload on a static server (the SPA then offers
-    // the download instead). Every other console error fails the test.
-    const url = m.location()?.url || '';
-    const expected = /Failed to load resource.*404/.test(m.text()) && /\/api\/(v2\/traces\/|upload)/.test(url);
-    if (m.type() === 'error' && !expected) page.errors.push(`console: ${m.text()} ${url}`);
-  });
-  return page;
-}
-
-async function test(name, fn) {
-  const page = await newPage();
-  const t0 = Date.now();
-  try {
-    await fn(page);
-    if (page.errors.length) throw new Error(page.errors.join('\n'));
-    results.push(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failures++;
-    results.push(`FAIL ${name}: ${e.message.split('\n').slice(0, 6).join('\n     ')}`);
-    await page.screenshot({ path: path.join(shots, `FAIL-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
-  } finally {
-    console.log(results[results.length - 1]);
-    await page.context().close();
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function open(page, url = '/') {
-  await page.goto(base + url);
-  await page.waitForSelector('body .page', { timeout: 15000 });
-}
-
-// Drops files on document.body the way a browser does (DataTransfer + dragover + drop).
-async function dropFiles(page, files) {
-  const payload = files.map((f) => ({ name: path.basename(f), text: readFileSync(f, 'utf8') }));
-  await page.evaluate((items) => {
-    const dt = new DataTransfer();
-    for (const it of items) dt.items.add(new File([it.text], it.name, { type: 'application/json' }));
-    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, payload);
-}
-
-async function dropText(page, name, text) {
-  await page.evaluate(({ name, text }) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([text], name, { type: 'application/json' }));
-    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, { name, text });
-}
-
-// Waits for the outcome of a load: waterfall rows, a trace list, or an alert.
-async function outcome(page) {
-  await page.waitForSelector('[data-span-id], [data-trace-id], [role=alert]', { timeout: 20000 });
-  if (await page.$('[role=alert]')) return { kind: 'alert', text: await page.textContent('[role=alert]') };
-  if (await page.$('[data-span-id]')) return { kind: 'trace' };
-  return { kind: 'list', traces: await page.$$eval('[data-trace-id]', (rs) => rs.map((r) => r.dataset.traceId)) };
-}
-
-async function figure(page, id) {
-  return (await page.textContent(`[data-testid=${id}]`)).trim();
-}
-
-async function rowCount(page) {
-  return Number(await page.getAttribute('.waterfall', 'data-row-count'));
-}
+// Expected 404s the browser itself logs: Tempo's v2 trace-by-id before the v1 fallback
+// (Grafana does the same), and POST /api/upload on a static server (the SPA then offers
+// the download instead). Every other console error fails the test.
+const expectedConsole = (text, url) => /Failed to load resource.*404/.test(text) && /\/api\/(v2\/traces\/|upload)/.test(url);
+const { newPage, test, open, summary } = harness({ browser, base, shots, expectedConsole });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -395,5 +316,4 @@ await test('layout at 1920x1080 and help dialog', async (page) => {
 
 await browser.close();
 server.kill();
-console.log(`\n${results.length - failures} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+process.exit(summary());

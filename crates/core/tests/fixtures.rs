@@ -522,18 +522,19 @@ const GOLDEN_ZIPKIN_SKEW: &str = "\
 trace 00000000000000001e223ff1f80f1c69 spans=4 roots=1 orphans=0 skew_adjusted=1
 get [servicea] server +62307us 99411us
   post [servicea] client +65441us 94539us
-    post [serviceb] server +0us 93577us SHARED SKEW+65922us
+    post [serviceb] server +0us 93577us SKEW+65922us
       async [serviceb] internal +1us 65000us SKEW+65922us
 ";
-/// Two spans share id ...0002: both kept, children hang under the first; the reference into trace
+/// Two spans share id ...0002: both kept; children hang under the one assembly picks by content
+/// (same start and end, so by name: "some-operation"); the reference into trace
 /// 0xff and the FOLLOWS_FROM next to a same-trace CHILD_OF became links, not parents.
 const GOLDEN_JAEGER_UI01: &str = "\
 trace 00000000000000000000000000000001 spans=5 roots=2 orphans=0 skew_adjusted=0
 test-general-conversion [service-x] unspecified +0us 5us
+some-operation [service-x] unspecified +0us 5us ERROR
   some-operation [service-y] unspecified +0us 5us
   reference-test [service-y] unspecified +0us 5us
     preserveParentID-test [service-y] unspecified +0us 4us
-some-operation [service-x] unspecified +0us 5us ERROR
 ";
 /// Six spans name parents that are not in the file: orphan roots, ordered by start after the
 /// real root. The consumer is never shifted for skew.
@@ -557,3 +558,25 @@ trace 26dad4a0e2b0dd9a440dd5ff203a24a4 spans=2 roots=1 orphans=1 skew_adjusted=0
 distributor.PushTraces [tempo-distributor] internal +0us 500us ORPHAN
   tempopb.Pusher/PushBytesV2 [tempo-distributor] client +107us 375us
 ";
+
+/// Zipkin client/server halves that reuse one span id must keep their tree when written to
+/// OTLP (which has no "shared" flag) and read back — the path of an upload to the server.
+#[test]
+fn zipkin_trees_survive_an_otlp_round_trip() {
+    for entry in std::fs::read_dir(shared("fixtures/zipkin")).unwrap() {
+        let path = entry.unwrap().path();
+        let rel = format!("fixtures/zipkin/{}", path.file_name().unwrap().to_string_lossy());
+        let (set, _) = load(&rel);
+        let otlp = spanlens_core::formats::writers::to_otlp_json(&set, None);
+        let back = spanlens_core::formats::read(otlp.as_bytes(), None).unwrap();
+        // OTLP cannot carry the `shared` flag; it only matters for a server half whose client
+        // half is absent (nothing to pair with), so the tree is compared without that mark.
+        let unmarked = |set: &TraceSet| render(set).replace(" SHARED", "");
+        assert_eq!(unmarked(&back), unmarked(&set), "{rel}: tree changed after an OTLP round trip");
+        assert_eq!(
+            back.diagnostics.count(spanlens_core::diagnostics::DiagnosticKind::DuplicateSpanId),
+            set.diagnostics.count(spanlens_core::diagnostics::DiagnosticKind::DuplicateSpanId),
+            "{rel}: the round trip created duplicate span ids"
+        );
+    }
+}

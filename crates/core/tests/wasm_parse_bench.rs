@@ -1,9 +1,10 @@
 //! Parse throughput of the OTLP JSON reader in a browser (wasm32, headless Chromium): generates
 //! 100k synthetic spans, writes them as OTLP JSON, then times `formats::read` (parse +
-//! assembly) and prints MB/s and spans/s to the console (shown by wasm-bindgen-test-runner).
+//! assembly) and prints MB/s and spans/s to the console (shown by wasm-bindgen-test-runner
+//! with `-- --nocapture`), next to `serde_json::from_slice::<IgnoredAny>` over the same bytes.
 //!
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p
-//! spanlens-core --target wasm32-unknown-unknown --release --test wasm_parse_bench`
+//! spanlens-core --target wasm32-unknown-unknown --release --test wasm_parse_bench -- --nocapture`
 #![cfg(target_arch = "wasm32")]
 
 use spanlens_core::formats::writers::to_otlp_json;
@@ -19,6 +20,14 @@ fn parse_100k_spans() {
     let json = to_otlp_json(&set, None);
     drop(set);
     let mb = json.len() as f64 / 1e6;
+    // Reference: scanning the same bytes with serde_json (no model built).
+    let mut scan = f64::MAX;
+    for _ in 0..3 {
+        let t0 = js_sys::Date::now();
+        let ok = serde_json::from_slice::<serde::de::IgnoredAny>(json.as_bytes()).is_ok();
+        scan = scan.min(js_sys::Date::now() - t0);
+        assert!(ok);
+    }
     let mut best = f64::MAX;
     let mut spans = 0usize;
     for _ in 0..3 {
@@ -34,5 +43,10 @@ fn parse_100k_spans() {
         "wasm read+assemble of {spans} spans ({mb:.1} MB): {best:.0} ms = {:.0} MB/s, {:.0} spans/s",
         mb / secs,
         spans as f64 / secs
+    );
+    console_log!(
+        "wasm serde_json IgnoredAny scan: {scan:.0} ms = {:.0} MB/s; read+assemble = {:.0}% of the scan",
+        mb / (scan / 1000.0),
+        100.0 * scan / best
     );
 }

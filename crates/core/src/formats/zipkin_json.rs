@@ -9,7 +9,10 @@
 //! - `kind`: `CLIENT`/`SERVER`/`PRODUCER`/`CONSUMER`. An absent kind is **Internal**: Zipkin
 //!   documents it as a local, in-process span, which is what OpenTelemetry's INTERNAL means. An
 //!   unknown kind is Unspecified (`invalid_field`).
-//! - `shared: true` → [`Span::shared`] (assembly pairs it with the client half of the same id).
+//! - `shared: true`: the server half of a client/server pair that reuses one span id. When the
+//!   client half is in the document, the server half gets its own derived id with the client
+//!   half as parent (see `split_shared_ids`), so the tree survives writing to OTLP; otherwise it
+//!   keeps the id and [`Span::shared`], and assembly pairs the halves.
 //!   Older data has client and server halves with one id but no flag: a SERVER span whose id is
 //!   also used by a CLIENT span of the same trace is marked shared too, as Zipkin's UI does.
 //! - `localEndpoint.serviceName` is the resource's service name (and its `service.name`
@@ -102,8 +105,9 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
         .into_iter()
         .filter_map(|(o, loc)| parse_raw(o, loc, &mut opaque_seen, builder))
         .collect();
-    let raws = mark_shared(raws);
+    let mut raws = mark_shared(raws);
     let times = repair_times(&raws, builder);
+    split_shared_ids(&mut raws);
     let mut resources: HashMap<String, u32> = HashMap::new();
     let scope = builder.arena.push_scope(Default::default());
     for (raw, (start, end)) in raws.iter().zip(times) {
@@ -315,6 +319,47 @@ fn mark_shared(mut raws: Vec<Raw<'_>>) -> Vec<Raw<'_>> {
         }
     }
     raws
+}
+
+/// Gives the server half of each client/server pair its own span id, so the pairing survives
+/// formats that cannot say "shared" (OTLP, the store, uploads). The server half gets a stable id
+/// derived from the shared one and the shared id as its parent (the client half); children that
+/// named the shared id hang under the server half, as Zipkin's own UI draws them. A server half
+/// whose client half is not in the document keeps the shared id and the `shared` flag, and
+/// assembly pairs it if the client half arrives from another document.
+fn split_shared_ids(raws: &mut [Raw<'_>]) {
+    let client_halves: HashSet<(TraceId, SpanId)> =
+        raws.iter().filter(|r| !r.shared).map(|r| (r.trace_id, r.span_id)).collect();
+    let mut server_ids: HashMap<(TraceId, SpanId), SpanId> = HashMap::new();
+    for r in raws.iter().filter(|r| r.shared) {
+        let key = (r.trace_id, r.span_id);
+        if client_halves.contains(&key) {
+            server_ids.entry(key).or_insert_with(|| server_half_id(r.span_id));
+        }
+    }
+    if server_ids.is_empty() {
+        return;
+    }
+    for r in raws.iter_mut() {
+        if r.shared {
+            if let Some(&own) = server_ids.get(&(r.trace_id, r.span_id)) {
+                r.parent = Some(r.span_id);
+                r.span_id = own;
+                r.shared = false;
+                continue;
+            }
+        }
+        if let Some(parent) = r.parent {
+            if let Some(&own) = server_ids.get(&(r.trace_id, parent)) {
+                r.parent = Some(own);
+            }
+        }
+    }
+}
+
+/// The id given to the server half of a shared span: stable, and distinct from the shared id.
+fn server_half_id(shared: SpanId) -> SpanId {
+    SpanId::hashed(&format!("zipkin-server-half:{shared}"))
 }
 
 /// How many related spans (other halves, children, parents) time repair looks at per span.

@@ -5,7 +5,8 @@
 //! Rules decided here:
 //! - Duplicate span ids: a span equal to an earlier one in id, name, start and end is the same
 //!   span delivered twice and is dropped (`duplicate_span`). Otherwise both are kept
-//!   (`duplicate_span_id`), and children naming the id hang under the first. Zipkin
+//!   (`duplicate_span_id`), and children naming the id hang under the earliest-starting one
+//!   (then the longest, then by kind and name), whatever order the input had. Zipkin
 //!   client/server halves (`shared`) are one pair, not duplicates: children hang under the
 //!   shared (server) half, and the server half hangs under the client half.
 //! - A parent id that is absent makes the span an orphan root; a span naming itself is a root;
@@ -133,8 +134,21 @@ impl Scratch {
                     format!("trace {}", span.trace_id),
                     Some(&span.span_id.to_hex()),
                     Some("spanId"),
-                    "two different spans share this id; both kept, children hang under the first",
+                    "two different spans share this id; both kept, children hang under the earliest",
                 );
+                // Children naming the id hang under one span chosen by content, not by arrival
+                // order, so the tree does not depend on how a file happened to order its spans.
+                let index = kept.len() as u32;
+                let earlier = earlier as usize;
+                let prefer_new = kept.get(earlier).is_some_and(|e| link_key(&span, arena) < link_key(e, arena));
+                if prefer_new {
+                    if span.shared {
+                        self.shared_by_id.insert(id, index);
+                    } else {
+                        self.by_id.insert(id, index);
+                        self.client_half_by_id.insert(id, index);
+                    }
+                }
                 kept.push(span);
                 continue;
             }
@@ -289,6 +303,12 @@ impl Scratch {
         // Children of a shared id belong to the server half.
         self.shared_by_id.get(id).or_else(|| self.by_id.get(id)).copied()
     }
+}
+
+/// Order among distinct spans sharing one id: the one children attach to is the smallest key
+/// (earliest start, then longest, then kind, then name).
+fn link_key<'a>(span: &Span, arena: &'a super::arena::Arena) -> (u64, std::cmp::Reverse<u64>, SpanKind, &'a str) {
+    (span.start_unix_nanos, std::cmp::Reverse(span.end_unix_nanos), span.kind, arena.str(span.name))
 }
 
 /// Cuts parent loops: any span not reachable from a root sits on or under a loop.

@@ -1,0 +1,245 @@
+// Browser end-to-end tests of the spanlens SPA against the REAL server: `spanlens serve` (the
+// debug binary, target/debug/spanlens or $SPANLENS_BIN) serving dist/, with a fresh data dir and
+// free ports. Builds nothing: run `cargo build -p spanlens-server` and `trunk build --release`
+// first. Data goes in through the server's real OTLP/HTTP ingest (the Tempo client OTLP files,
+// read in place from ../shared), expectations come from the core through `spanlens query` and
+// `spanlens analyze`, and the share round trip goes through the real POST /api/upload.
+// Any console error or page error fails the test that caused it. Screenshots go to
+// target/screenshots/server-*.png. Exit code 0 when every test passed.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, harness, assert, dropFiles, figure, rowCount } from './lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const shared = process.env.SPANLENS_SHARED || path.resolve(repo, '..', 'shared');
+const shots = path.join(repo, 'target', 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const bin = process.env.SPANLENS_BIN || path.join(repo, 'target', 'debug', 'spanlens');
+const dist = path.join(repo, 'dist');
+if (!existsSync(bin)) fail(`${bin} is missing: run cargo build -p spanlens-server first (or set SPANLENS_BIN)`);
+if (!existsSync(path.join(dist, 'index.html'))) fail('dist/ is missing: run trunk build --release first');
+
+const clientDir = path.join(shared, 'tempo-api', 'client_otlp');
+const clientFiles = readdirSync(clientDir).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(clientDir, f));
+const TRACE_ID = '2909406c2e416788f5ec52ed01088475';
+const TRACE_FILE = path.join(clientDir, `${TRACE_ID}.json`);
+const YELP = path.join(shared, 'fixtures', 'zipkin', 'zipkin-yelp.json');
+const QUERY = '{ resource.service.name = "knowledge-router" && status = error }';
+
+function fail(msg) {
+  console.error(msg);
+  process.exit(1);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls `probe` (async, truthy when done) every 100 ms for at most `ms`.
+async function until(what, ms, probe) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < ms) {
+    try {
+      if (await probe()) return;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server.
+
+const [httpPort, otlpHttpPort, otlpGrpcPort] = [await freePort(), await freePort(), await freePort()];
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'spanlens-e2e-server-'));
+const base = `http://127.0.0.1:${httpPort}`;
+const otlpBase = `http://127.0.0.1:${otlpHttpPort}`;
+let serverLog = '';
+const server = spawn(bin, ['serve', '--data-dir', dataDir, '--dist', dist,
+  '--http-listen', `127.0.0.1:${httpPort}`, '--otlp-http-listen', `127.0.0.1:${otlpHttpPort}`,
+  '--otlp-grpc-listen', `127.0.0.1:${otlpGrpcPort}`], {
+  // The suite's own configuration only: no SPANLENS_* from the caller (tokens, tenants, a config
+  // file) and no ./spanlens.toml from the repo.
+  cwd: dataDir,
+  env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANLENS_'))),
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+server.stdout.on('data', (d) => { serverLog += d; });
+server.stderr.on('data', (d) => { serverLog += d; });
+let serverExited = null;
+server.on('exit', (code, signal) => { serverExited = `${code ?? signal}`; });
+
+let browser;
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  if (serverExited === null) server.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+function dumpLog() {
+  console.error(`--- spanlens serve log (last 3000 chars) ---\n${serverLog.slice(-3000)}`);
+}
+process.on('uncaughtException', async (e) => {
+  console.error(`setup failed: ${e.stack || e}`);
+  dumpLog();
+  await cleanup();
+  process.exit(1);
+});
+process.on('unhandledRejection', (e) => { throw e; });
+
+await until('GET /ready', 20000, async () => {
+  if (serverExited !== null) throw new Error(`spanlens serve exited (${serverExited})`);
+  const r = await fetch(`${base}/ready`);
+  return r.ok;
+});
+
+// Real ingest: each Tempo client OTLP file to OTLP/HTTP /v1/traces.
+for (const f of clientFiles) {
+  const r = await fetch(`${otlpBase}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: readFileSync(f) });
+  if (!r.ok) throw new Error(`POST /v1/traces ${path.basename(f)}: ${r.status} ${await r.text()}`);
+}
+// Stored and readable (ingest may commit asynchronously).
+for (const f of clientFiles) {
+  const id = path.basename(f, '.json');
+  await until(`trace ${id} readable from /api/traces`, 10000, async () => (await fetch(`${base}/api/traces/${id}`)).ok);
+}
+
+// Expectations from the core, independently of the server: `spanlens query` and `analyze`.
+function cli(args) {
+  return execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+const expected = JSON.parse(cli(['query', QUERY, ...clientFiles, '--format', 'json', '--limit', '1000']));
+const expectedIds = (expected.traces || []).map((t) => (t.traceID || t.traceId || t.trace_id).padStart(32, '0')).sort();
+if (!expectedIds.length) throw new Error(`spanlens query found no traces for ${QUERY}: the test would prove nothing`);
+const analysis = JSON.parse(cli(['analyze', TRACE_FILE, '--format', 'json']));
+const traceStats = analysis.traces.find((t) => t.trace_id === TRACE_ID);
+assert(traceStats, `spanlens analyze did not report ${TRACE_ID}`);
+const expectedSpans = traceStats.span_count;
+const expectedServices = Array.isArray(traceStats.services) ? traceStats.services.length : traceStats.services;
+assert(expectedSpans === 15, `the core counts ${expectedSpans} spans in ${TRACE_ID}, the test expects 15`);
+assert(Number.isInteger(expectedServices) && expectedServices > 0, `no service count from spanlens analyze: ${JSON.stringify(traceStats).slice(0, 300)}`);
+
+// Time window of the ingested data (Unix seconds), for the search page's absolute range.
+let minNs = Infinity;
+let maxNs = 0;
+for (const f of clientFiles) {
+  for (const rs of JSON.parse(readFileSync(f, 'utf8')).resourceSpans) {
+    for (const ss of rs.scopeSpans) {
+      for (const s of ss.spans) {
+        minNs = Math.min(minNs, Number(BigInt(s.startTimeUnixNano) / 1000000000n));
+        maxNs = Math.max(maxNs, Number(BigInt(s.endTimeUnixNano) / 1000000000n));
+      }
+    }
+  }
+}
+const winStart = Math.floor(minNs / 60) * 60 - 3600;
+const winEnd = Math.ceil(maxNs / 60) * 60 + 3600;
+
+// ---------------------------------------------------------------------------------------------
+// The browser.
+
+browser = await launchBrowser();
+// No console error is expected against the real server: every request the SPA makes here
+// answers 2xx (v2 trace by id exists on spanlens, /api/upload exists).
+const { newPage, test, open, summary } = harness({ browser, base, shots });
+
+await test('trace by id from the real server: header figures and rows', async (page) => {
+  await open(page, `/trace/${TRACE_ID}?source=server`);
+  await page.waitForSelector('[data-span-id]', { timeout: 15000 });
+  assert((await figure(page, 'trace-span-count')) === String(expectedSpans), `span count ${await figure(page, 'trace-span-count')} != ${expectedSpans}`);
+  assert((await figure(page, 'trace-service-count')) === String(expectedServices), `service count ${await figure(page, 'trace-service-count')} != core ${expectedServices}`);
+  assert((await rowCount(page)) === expectedSpans, `row count ${await rowCount(page)}`);
+  const rows = await page.$$eval('[data-span-id]', (rs) => rs.map((r) => r.dataset.spanId));
+  assert(rows.length === expectedSpans && rows.every((id) => /^[0-9a-f]{16}$/.test(id)), `bad rows ${rows.slice(0, 3)} (${rows.length})`);
+  const shown = (await page.textContent('.th-id')).trim();
+  assert(shown.includes(TRACE_ID), `header id ${shown}`);
+  await page.screenshot({ path: path.join(shots, 'server-trace.png') });
+});
+
+await test('TraceQL search on the real server lists what spanlens query finds', async (page) => {
+  await open(page, `/search?source=server&start=${winStart}&end=${winEnd}`);
+  await page.fill('[data-testid=traceql-input]', QUERY);
+  await page.click('[data-testid=search-button]');
+  await page.waitForSelector('[data-testid=search-results] [data-trace-id], [data-testid=no-results]', { timeout: 15000 });
+  const got = (await page.$$eval('[data-testid=search-results] [data-trace-id]', (rs) => rs.map((r) => r.dataset.traceId)))
+    .map((id) => id.padStart(32, '0'));
+  const uniq = [...new Set(got)].sort();
+  assert(JSON.stringify(uniq) === JSON.stringify(expectedIds), `search lists ${uniq.join(',') || 'nothing'}, spanlens query finds ${expectedIds.join(',')}`);
+  await page.screenshot({ path: path.join(shots, 'server-search.png') });
+  // Open a hit: the trace comes from the server, the time range stays in the URL.
+  await page.click(`[data-testid=search-results] [data-trace-id="${got[0]}"], [data-testid=search-results] [data-trace-id]`);
+  await page.waitForSelector('[data-span-id]', { timeout: 15000 });
+  const u = new URL(page.url());
+  assert(u.searchParams.get('start') && u.searchParams.get('end'), `time range lost opening a hit: ${page.url()}`);
+});
+
+await test('share a dropped Zipkin file through POST /api/upload; the permalink opens it elsewhere', async (page) => {
+  await open(page);
+  await dropFiles(page, [YELP]);
+  await page.waitForSelector('[data-span-id]', { timeout: 20000 });
+  const spans = await figure(page, 'trace-span-count');
+  assert(spans === '16', `dropped yelp trace shows ${spans} spans, expected 16`);
+  const localId = (await page.textContent('.th-id')).trim();
+  const uploaded = page.waitForResponse((r) => r.url().endsWith('/api/upload') && r.request().method() === 'POST', { timeout: 15000 });
+  await page.click('[data-testid=share-button]');
+  const resp = await uploaded;
+  assert(resp.status() === 200, `POST /api/upload answered ${resp.status()}: ${await resp.text()}`);
+  const body = await resp.json();
+  assert(body.spansStored === 16 && body.traces.length === 1 && body.traces[0].spanCount === 16, `upload answer ${JSON.stringify(body).slice(0, 300)}`);
+  await page.waitForSelector('.toast:has-text("permalink copied")', { timeout: 10000 });
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  const u = new URL(link);
+  assert(u.origin === base && u.pathname === `/trace/${localId}`, `permalink ${link} is not /trace/${localId} on ${base}`);
+  assert(body.traces[0].url.startsWith(`/trace/${localId}`), `server permalink ${body.traces[0].url} != SPA's /trace/${localId}`);
+  assert(u.searchParams.get('source') === 'server', `permalink without source=server: ${link}`);
+  assert(/^\d+$/.test(u.searchParams.get('start') || '') && /^\d+$/.test(u.searchParams.get('end') || ''), `time range not kept in the permalink: ${link}`);
+  assert(page.url() === link, `address bar ${page.url()} != permalink ${link}`);
+  await page.screenshot({ path: path.join(shots, 'server-share-source.png') });
+
+  // The round trip: a new browser context (no local state) opens the permalink.
+  const other = await newPage();
+  try {
+    await other.goto(link);
+    await other.waitForSelector('[data-span-id]', { timeout: 15000 });
+    assert((await figure(other, 'trace-span-count')) === '16', `permalink shows ${await figure(other, 'trace-span-count')} spans`);
+    assert((await rowCount(other)) === 16, `permalink row count ${await rowCount(other)}`);
+    assert((await other.textContent('.th-id')).trim() === localId, 'permalink opened another trace');
+    assert(new URL(other.url()).searchParams.get('start') === u.searchParams.get('start'), `start changed: ${other.url()}`);
+    await other.screenshot({ path: path.join(shots, 'server-share-permalink.png') });
+    assert(!other.errors.length, other.errors.join('\n'));
+  } finally {
+    await other.context().close();
+  }
+});
+
+await test('share of a server trace copies its URL with the time range', async (page) => {
+  await open(page, `/trace/${TRACE_ID}?source=server`);
+  await page.waitForSelector('[data-span-id]', { timeout: 15000 });
+  await page.click('[data-testid=share-button]');
+  await page.waitForSelector('.toast:has-text("link copied")', { timeout: 10000 });
+  const link = new URL(await page.evaluate(() => navigator.clipboard.readText()));
+  assert(link.pathname === `/trace/${TRACE_ID}` && link.searchParams.get('source') === 'server', `link ${link}`);
+  assert(link.searchParams.get('start') && link.searchParams.get('end'), `time range not kept: ${link}`);
+});
+
+const code = summary();
+if (code) dumpLog();
+await cleanup();
+process.exit(code);
