@@ -6,6 +6,9 @@
 //! Inputs: `public/demo.json` (the demo set) and
 //! `../shared/fixtures/otlp/oteldemo-file-exporter-5-traces.jsonl` (skipped when absent).
 
+// Helpers outside `#[test]` functions panic on unreadable inputs: that is the test failing.
+#![allow(clippy::unwrap_used)]
+
 use spanlens_core::analysis::{analyze_set, compare_traces, Rules};
 use spanlens_core::formats::read_into;
 use spanlens_core::model::{TraceSet, TraceSetBuilder};

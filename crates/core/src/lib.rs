@@ -13,6 +13,6 @@ pub mod analysis;
 pub mod diagnostics;
 pub mod formats;
 pub mod model;
-pub mod synth;
 pub mod query;
+pub mod synth;
 pub mod tempo_api;

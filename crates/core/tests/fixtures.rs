@@ -572,10 +572,16 @@ fn zipkin_trees_survive_an_otlp_round_trip() {
         // OTLP cannot carry the `shared` flag; it only matters for a server half whose client
         // half is absent (nothing to pair with), so the tree is compared without that mark.
         let unmarked = |set: &TraceSet| render(set).replace(" SHARED", "");
-        assert_eq!(unmarked(&back), unmarked(&set), "{rel}: tree changed after an OTLP round trip");
         assert_eq!(
-            back.diagnostics.count(spanlens_core::diagnostics::DiagnosticKind::DuplicateSpanId),
-            set.diagnostics.count(spanlens_core::diagnostics::DiagnosticKind::DuplicateSpanId),
+            unmarked(&back),
+            unmarked(&set),
+            "{rel}: tree changed after an OTLP round trip"
+        );
+        assert_eq!(
+            back.diagnostics
+                .count(spanlens_core::diagnostics::DiagnosticKind::DuplicateSpanId),
+            set.diagnostics
+                .count(spanlens_core::diagnostics::DiagnosticKind::DuplicateSpanId),
             "{rel}: the round trip created duplicate span ids"
         );
     }

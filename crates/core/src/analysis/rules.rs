@@ -833,16 +833,6 @@ impl<'a> Classifier<'a> {
         m.equals.iter().any(|e| e.eq_ignore_ascii_case(text))
     }
 
-    /// Category index of one span (`rules.categories.len()` for the fallback).
-    #[cfg(test)]
-    pub(crate) fn classify(&mut self, span: &Span) -> usize {
-        let mut key_ok = self.start();
-        for kv in self.set.attrs(span) {
-            self.absorb(kv, &mut key_ok);
-        }
-        self.finish(span, key_ok)
-    }
-
     /// Starts a span: the key state before any attribute.
     pub(crate) fn start(&self) -> u64 {
         self.no_key_mask

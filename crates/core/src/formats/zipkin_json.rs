@@ -328,8 +328,11 @@ fn mark_shared(mut raws: Vec<Raw<'_>>) -> Vec<Raw<'_>> {
 /// whose client half is not in the document keeps the shared id and the `shared` flag, and
 /// assembly pairs it if the client half arrives from another document.
 fn split_shared_ids(raws: &mut [Raw<'_>]) {
-    let client_halves: HashSet<(TraceId, SpanId)> =
-        raws.iter().filter(|r| !r.shared).map(|r| (r.trace_id, r.span_id)).collect();
+    let client_halves: HashSet<(TraceId, SpanId)> = raws
+        .iter()
+        .filter(|r| !r.shared)
+        .map(|r| (r.trace_id, r.span_id))
+        .collect();
     let mut server_ids: HashMap<(TraceId, SpanId), SpanId> = HashMap::new();
     for r in raws.iter().filter(|r| r.shared) {
         let key = (r.trace_id, r.span_id);

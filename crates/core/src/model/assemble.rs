@@ -140,7 +140,9 @@ impl Scratch {
                 // order, so the tree does not depend on how a file happened to order its spans.
                 let index = kept.len() as u32;
                 let earlier = earlier as usize;
-                let prefer_new = kept.get(earlier).is_some_and(|e| link_key(&span, arena) < link_key(e, arena));
+                let prefer_new = kept
+                    .get(earlier)
+                    .is_some_and(|e| link_key(&span, arena) < link_key(e, arena));
                 if prefer_new {
                     if span.shared {
                         self.shared_by_id.insert(id, index);
@@ -307,8 +309,16 @@ impl Scratch {
 
 /// Order among distinct spans sharing one id: the one children attach to is the smallest key
 /// (earliest start, then longest, then kind, then name).
-fn link_key<'a>(span: &Span, arena: &'a super::arena::Arena) -> (u64, std::cmp::Reverse<u64>, SpanKind, &'a str) {
-    (span.start_unix_nanos, std::cmp::Reverse(span.end_unix_nanos), span.kind, arena.str(span.name))
+fn link_key<'a>(
+    span: &Span,
+    arena: &'a super::arena::Arena,
+) -> (u64, std::cmp::Reverse<u64>, SpanKind, &'a str) {
+    (
+        span.start_unix_nanos,
+        std::cmp::Reverse(span.end_unix_nanos),
+        span.kind,
+        arena.str(span.name),
+    )
 }
 
 /// Cuts parent loops: any span not reachable from a root sits on or under a loop.
@@ -409,8 +419,11 @@ mod tests {
     use super::super::*;
     use crate::diagnostics::DiagnosticKind;
 
-    /// Builds a one-trace set from rows of (span id, parent id, service, kind, start, end).
-    fn build(rows: &[(u8, Option<u8>, &str, SpanKind, u64, u64)]) -> TraceSet {
+    /// A test row: (span id, parent id, service, kind, start, end).
+    type Row<'a> = (u8, Option<u8>, &'a str, SpanKind, u64, u64);
+
+    /// Builds a one-trace set from rows.
+    fn build(rows: &[Row<'_>]) -> TraceSet {
         let mut b = TraceSetBuilder::new();
         let trace_id = TraceId([7; 16]);
         for &(id, parent, service, kind, start, end) in rows {

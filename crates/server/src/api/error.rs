@@ -1,5 +1,5 @@
 //! The one mapping from errors to HTTP answers: Tempo answers errors as `400 text/plain` with
-//! the reason. (Skeleton.)
+//! the reason; ingest errors use the OTLP shapes in `ingest`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,8 +13,6 @@ pub enum ApiError {
     NoOrgId,
     #[error("{0}")]
     Internal(String),
-    #[error("not implemented")]
-    NotImplemented,
     /// A request body over the configured limit (413).
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -29,7 +27,6 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NoOrgId => StatusCode::UNAUTHORIZED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
