@@ -35,6 +35,7 @@ const browser = await chromium.launch({
 });
 
 let failures = 0;
+let passed = 0;
 async function test(name, fn) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -45,6 +46,7 @@ async function test(name, fn) {
   try {
     await fn(page);
     if (errors.length) throw new Error(errors.join('\n'));
+    passed++;
     console.log(`ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failures++;
@@ -289,5 +291,5 @@ await test('dark theme renders the analysis views', async (page) => {
 
 await browser.close();
 server.child.kill();
-console.log(failures ? `${failures} analysis test(s) failed` : 'all analysis tests passed');
+console.log(`\n${passed} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);
