@@ -7,6 +7,7 @@
 use crate::routes::{self, Page, Params, Route, Source};
 use crate::state::{use_app, AppState};
 use crate::units;
+use crate::widgets::time_range::{TimeRange, TimeRangePicker};
 use leptos::prelude::*;
 
 /// One result row.
@@ -34,15 +35,6 @@ enum SortKey {
     Grade,
 }
 
-const RANGES: [(&str, &str); 6] = [
-    ("15m", "Last 15 minutes"),
-    ("1h", "Last hour"),
-    ("6h", "Last 6 hours"),
-    ("24h", "Last 24 hours"),
-    ("7d", "Last 7 days"),
-    ("abs", "Absolute…"),
-];
-
 /// The caret line under a query for a parse error at 1-based `col` of line `line`.
 fn caret(query: &str, line: u32, col: u32) -> String {
     let text = query.lines().nth(line.saturating_sub(1) as usize).unwrap_or("");
@@ -56,27 +48,6 @@ fn caret(query: &str, line: u32, col: u32) -> String {
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// Unix seconds of a `datetime-local` value (read as local time by the browser).
-fn parse_local_datetime(s: &str) -> Option<i64> {
-    if s.is_empty() {
-        return None;
-    }
-    let ms = js_sys::Date::parse(s);
-    ms.is_finite().then(|| (ms / 1000.0) as i64)
-}
-
-fn local_datetime_value(unix_secs: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_secs as f64 * 1000.0));
-    format!(
-        "{}-{:02}-{:02}T{:02}:{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        d.get_hours(),
-        d.get_minutes()
-    )
 }
 
 /// The search page.
@@ -94,15 +65,8 @@ pub fn SearchPage() -> impl IntoView {
     });
     let source = RwSignal::new(initial_source);
     let query = RwSignal::new(params.q.clone().unwrap_or_else(|| "{ }".into()));
-    let range = RwSignal::new(params.range.clone().unwrap_or_else(|| {
-        if params.start.is_some() {
-            "abs".into()
-        } else {
-            "1h".into()
-        }
-    }));
-    let abs_start = RwSignal::new(params.start.map(local_datetime_value).unwrap_or_default());
-    let abs_end = RwSignal::new(params.end.map(local_datetime_value).unwrap_or_default());
+    let picker = TimeRange::new(params.range.clone(), params.start, params.end, "1h");
+    let range = picker.range;
     let limit = RwSignal::new(params.limit.unwrap_or(50));
     let hits = RwSignal::new(Vec::<Hit>::new());
     let searching = RwSignal::new(false);
@@ -211,18 +175,7 @@ pub fn SearchPage() -> impl IntoView {
         });
     };
 
-    let time_range = move || -> (Option<i64>, Option<i64>) {
-        let r = range.get_untracked();
-        if r == "abs" {
-            (
-                parse_local_datetime(&abs_start.get_untracked()),
-                parse_local_datetime(&abs_end.get_untracked()),
-            )
-        } else {
-            let now = crate::state::now_secs();
-            (routes::parse_relative_secs(&r).map(|s| now - s), Some(now))
-        }
-    };
+    let time_range = move || picker.resolve();
 
     let run = move || {
         let q = query.get_untracked();
@@ -380,16 +333,7 @@ pub fn SearchPage() -> impl IntoView {
                             }}
                         </select>
                     </label>
-                    <label>"Time range"
-                        <select data-testid="time-range" prop:value=move || range.get() on:change=move |ev| range.set(event_target_value(&ev))
-                            disabled=is_local>
-                            {RANGES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
-                        </select>
-                    </label>
-                    <Show when=move || range.get() == "abs" && !is_local()>
-                        <label>"From"<input type="datetime-local" prop:value=move || abs_start.get() on:input=move |ev| abs_start.set(event_target_value(&ev))/></label>
-                        <label>"To"<input type="datetime-local" prop:value=move || abs_end.get() on:input=move |ev| abs_end.set(event_target_value(&ev))/></label>
-                    </Show>
+                    <TimeRangePicker range=picker disabled=Signal::derive(is_local)/>
                     <label>"Limit"
                         <input type="number" min="1" max="1000" style="width:80px" prop:value=move || limit.get().to_string()
                             on:input=move |ev| limit.set(event_target_value(&ev).parse().unwrap_or(50))/>

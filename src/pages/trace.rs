@@ -273,9 +273,13 @@ fn TraceView(loaded: Arc<Loaded>, index: u32) -> impl IntoView {
         if let Some(h) = pending.get_value() {
             h.clear();
         }
-        let base = base.clone();
+        let mut base = base.clone();
         let h = set_timeout_with_handle(
-            move || state.replace_url(&ctx.route(&base)),
+            move || {
+                // Changed category rules are written by the grades tab; carry them forward.
+                base.rules = crate::views::rules_editor::location_rules_param();
+                state.replace_url(&ctx.route(&base))
+            },
             std::time::Duration::from_millis(250),
         )
         .ok();

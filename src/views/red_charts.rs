@@ -5,7 +5,8 @@
 //! come from the core's `RedTimeline` over the loaded traces (steps without calls are zero).
 //! Colours are the theme's CSS variables, resolved at draw time. With a Tempo data source, the
 //! rate, error and duration charts can instead cover a long range (1 h … 7 d) from Tempo's
-//! TraceQL metrics (`/api/metrics/query_range`: `rate()` and `quantile_over_time`).
+//! TraceQL metrics (`/api/metrics/query_range`: `rate()` and `quantile_over_time`); when the set
+//! was fetched from a server for a time range (insights page), over that range by default.
 //!
 //! Canvas hooks: `data-chart="rate|errors|duration|histogram"`. Not here: any statistic.
 
@@ -261,16 +262,15 @@ fn any_number(v: &spanlens_core::tempo_api::AnyValue) -> Option<f64> {
     }
 }
 
-/// Fetches the RED series of (service, operation) over the last `range_secs` from Tempo.
+/// Fetches the RED series of (service, operation) over `start..end` (Unix seconds) from Tempo.
 async fn fetch_tempo(
     settings: crate::state::TempoSettings,
     service: String,
     op: Option<String>,
-    range_secs: i64,
+    start: i64,
+    end: i64,
 ) -> Result<TempoRed, String> {
-    let end = crate::state::now_secs();
-    let start = end - range_secs;
-    let step = (range_secs / 100).max(15);
+    let step = ((end - start) / 100).max(15);
     let n = ((end - start) / step + 1) as u32;
     let sel = selector(&service, op.as_deref(), "");
     let err_sel = selector(&service, op.as_deref(), " && status = error");
@@ -345,6 +345,10 @@ pub fn RedChartsView(
     /// The service (defaults to the one with most calls) and the drilled-down operation.
     service: RwSignal<Option<String>>,
     op: RwSignal<Option<String>>,
+    /// The server time range the set was fetched for (Unix seconds): the rate, error and
+    /// duration charts then come from the server's TraceQL metrics over it.
+    #[prop(optional)]
+    server_range: Option<(i64, i64)>,
 ) -> impl IntoView {
     let state = crate::state::use_app();
     let red = analysis.span_metrics.red.clone();
@@ -421,8 +425,9 @@ pub fn RedChartsView(
     let hover = RwSignal::new(None::<(usize, f64, u32)>);
     let frame_sv = StoredValue::new(frame.clone());
     let bounds_sv = StoredValue::new(bounds.clone());
-    // Tempo mode: the range in seconds (0 = the loaded traces) and the fetched series.
-    let tempo_range = RwSignal::new(0i64);
+    // Tempo mode: the range in seconds before now (0 = the loaded traces, -1 = `server_range`)
+    // and the fetched series.
+    let tempo_range = RwSignal::new(if server_range.is_some() { -1i64 } else { 0 });
     let tempo_data = RwSignal::new(None::<Result<Arc<TempoRed>, String>>);
     let has_tempo = state.loaded.with_untracked(|l| {
         l.as_ref()
@@ -432,8 +437,15 @@ pub fn RedChartsView(
         let range = tempo_range.get();
         let cur = current.get();
         tempo_data.set(None);
-        let (Some((svc, op)), true) = (cur, range > 0) else {
+        let (Some((svc, op)), true) = (cur, range != 0) else {
             return;
+        };
+        let (start, end) = match server_range {
+            Some(r) if range < 0 => r,
+            _ => {
+                let now = crate::state::now_secs();
+                (now - range, now)
+            }
         };
         let settings = state.tempo.get_untracked();
         let settings = state
@@ -442,7 +454,7 @@ pub fn RedChartsView(
             .map(|l| settings.for_source(&l.source))
             .unwrap_or(settings);
         leptos::task::spawn_local(async move {
-            let r = fetch_tempo(settings, svc, op, range).await.map(Arc::new);
+            let r = fetch_tempo(settings, svc, op, start, end).await.map(Arc::new);
             if tempo_range.get_untracked() == range {
                 tempo_data.set(Some(r));
             }
@@ -456,7 +468,7 @@ pub fn RedChartsView(
         else {
             return;
         };
-        let tempo = if tempo_range.get() > 0 {
+        let tempo = if tempo_range.get() != 0 {
             tempo_data.get().and_then(Result::ok)
         } else {
             None
@@ -541,7 +553,7 @@ pub fn RedChartsView(
         let b3 = bounds_sv.get_value();
         let (c, x, idx) = hover.get().filter(|h| h.0 == chart)?;
         let (s, roll) = series.get()?;
-        let tempo = if tempo_range.get() > 0 {
+        let tempo = if tempo_range.get() != 0 {
             tempo_data.get().and_then(Result::ok)
         } else {
             None
@@ -657,13 +669,14 @@ pub fn RedChartsView(
                     <label>"Range "
                         <select data-testid="red-source" on:change=move |ev| tempo_range.set(event_target_value(&ev).parse().unwrap_or(0))>
                             <option value="0" selected=move || tempo_range.get() == 0>"Loaded traces"</option>
+                            {server_range.map(|_| view! { <option value="-1" selected=move || tempo_range.get() == -1>"Server · analysed range"</option> })}
                             {[(3600i64, "Tempo · last 1 h"), (21_600, "Tempo · last 6 h"), (86_400, "Tempo · last 24 h"), (604_800, "Tempo · last 7 d")].into_iter().map(|(s, l)| view! {
                                 <option value=s.to_string() selected=move || tempo_range.get() == s>{l}</option>
                             }).collect_view()}
                         </select>
                     </label>
                 })}
-                {move || (tempo_range.get() > 0).then(|| match tempo_data.get() {
+                {move || (tempo_range.get() != 0).then(|| match tempo_data.get() {
                     None => view! { <span class="muted">"Querying Tempo…"</span> }.into_any(),
                     Some(Ok(_)) => view! { <span class="muted">"Rate, errors and duration from Tempo's TraceQL metrics; histogram from the loaded traces."</span> }.into_any(),
                     Some(Err(e)) => view! { <span class="error-text" role="alert">{e}</span> }.into_any(),

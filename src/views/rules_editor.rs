@@ -87,12 +87,17 @@ pub fn initial_rules_text(state: AppState) -> String {
 
 /// The rules text of the current location (`rules=`), else the stored one, else empty.
 pub fn current_rules_text() -> String {
+    rules_text_from(location_rules_param())
+}
+
+/// The raw `rules=` parameter of the current location (the address bar, which
+/// `AppState::replace_url` rewrites without touching the route signal).
+pub fn location_rules_param() -> Option<String> {
     let search = window().location().search().unwrap_or_default();
-    let param = crate::routes::query_pairs(&search)
+    crate::routes::query_pairs(&search)
         .into_iter()
         .find(|(k, _)| k == "rules")
-        .map(|(_, v)| v);
-    rules_text_from(param)
+        .map(|(_, v)| v)
 }
 
 fn rules_text_from(param: Option<String>) -> String {

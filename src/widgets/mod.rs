@@ -1,8 +1,9 @@
-//! Generic widgets: alert banners, the load progress bar, toasts, and the help and data-source
-//! dialogs. They read the app state but know nothing about traces.
+//! Generic widgets: alert banners, the load progress bar, toasts, the help and data-source
+//! dialogs, and the time range picker. They read the app state but know nothing about traces.
 
 mod banners;
 mod dialogs;
+pub mod time_range;
 
 pub use banners::{Alerts, LoadProgress, Toast};
 pub use dialogs::{HelpDialog, SettingsDialog};

@@ -289,6 +289,34 @@ await test('dark theme renders the analysis views', async (page) => {
   await shot(page, 'red-dark');
 });
 
+await test('trace page grades tab: changed rules stay in the URL through later view changes', async (page) => {
+  await page.goto(`${base}/`);
+  await page.waitForSelector('[data-testid=file-input]');
+  await dropFiles(page, [FIVE]);
+  await page.waitForSelector('[data-trace-id]', { timeout: 20000 });
+  await page.click('[data-trace-id]');
+  await page.waitForSelector('[data-span-id]');
+  await page.click('[role=tab][data-view=grades]');
+  await page.waitForSelector('[data-testid=rules-editor]', { timeout: 20000 });
+  await page.click('[data-testid=rules-editor] summary');
+  const lenient = ['API', 'Database', 'AI', 'Memory']
+    .map((n) => `[[category]]\nname = "${n}"\nthresholds = { a = "1h", b = "2h", c = "3h", d = "4h", target = "1h", alert = "2h", critical = "3h" }`).join('\n');
+  await page.fill('[data-testid=rules-text]', lenient);
+  await page.waitForFunction(() => document.querySelector('[data-testid=rules-error]').textContent === 'Valid rules');
+  await page.click('[data-testid=rules-apply]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('rules'), null, { timeout: 5000 });
+  const rules = new URL(page.url()).searchParams.get('rules');
+  // Later changes of the trace view rewrite the URL (debounced); the rules must survive them.
+  await page.click('[role=tab][data-view=waterfall]');
+  await page.waitForSelector('[data-span-id]');
+  await page.keyboard.press('c');
+  await page.click('[data-span-id]');
+  await page.waitForTimeout(600);
+  const after = new URL(page.url());
+  eq(after.searchParams.get('rules'), rules, 'rules param after later view changes');
+  assert(after.searchParams.get('span'), 'the later change itself reached the URL');
+});
+
 await browser.close();
 server.child.kill();
 console.log(`\n${passed} passed, ${failures} failed`);

@@ -239,6 +239,72 @@ await test('share of a server trace copies its URL with the time range', async (
   assert(link.searchParams.get('start') && link.searchParams.get('end'), `time range not kept: ${link}`);
 });
 
+// Insights over every trace of a server time range: the whole ingested window, a minute either
+// side. The service graph must equal the core's over the same 4 files.
+const insStart = minNs - 60;
+const insEnd = maxNs + 60;
+const setGraph = JSON.parse(cli(['analyze', ...clientFiles, '--format', 'json'])).service_graph;
+assert(setGraph.nodes.length > 1 && setGraph.edges.length > 0, `the core's service graph is too small to prove anything: ${JSON.stringify(setGraph).slice(0, 300)}`);
+
+await test('insights: analyse every trace of a server time range (service graph = the core)', async (page) => {
+  const searches = [];
+  page.on('request', (r) => { if (r.url().includes('/api/search?')) searches.push(r.url()); });
+  await open(page, `/insights?source=server&start=${insStart}&end=${insEnd}&view=graph`);
+  await page.waitForSelector('[data-testid=server-analyse]', { timeout: 15000 });
+  const label = (await page.textContent('[data-testid=server-analyse]')).trim();
+  assert(/^Analyse traces from this server in /.test(label), `button says ${label}`);
+  assert((await page.inputValue('[data-testid=server-limit]')) === '500', 'limit is not 500 by default');
+  await page.click('[data-testid=server-analyse]');
+  const want = setGraph.nodes.map((n) => n.name).sort();
+  let nodes = [];
+  // The link itself starts a fetch too; the click restarts it. Wait for the graph to settle.
+  await until(`graph nodes ${want.join(',')} (showing ${nodes.join(',')})`, 30000, async () => {
+    if (await page.$('[data-testid=server-fetch-progress]')) return false;
+    nodes = [...new Set(await page.$$eval('[data-testid=service-graph] [data-service]', (ns) => ns.map((n) => n.dataset.service)))].sort();
+    return JSON.stringify(nodes) === JSON.stringify(want);
+  });
+  const search = new URL(searches[searches.length - 1]);
+  assert(search.searchParams.get('start') === String(insStart) && search.searchParams.get('end') === String(insEnd) && search.searchParams.get('limit') === '500',
+    `search request ${search}`);
+  const summary = await page.textContent('[data-testid=insights-summary]');
+  assert(summary.trim().startsWith(`${clientFiles.length} traces`), `summary ${summary}`);
+  const edges = (await page.$$eval('[data-edge]', (es) => es.map((e) => `${e.dataset.edge}=${e.dataset.requests}`))).sort();
+  const wantEdges = setGraph.edges.map((e) => `${e.client}->${e.server}=${e.requests}`).sort();
+  assert(JSON.stringify([...new Set(edges)]) === JSON.stringify(wantEdges), `graph edges ${edges.join(',')} != core ${wantEdges.join(',')}`);
+  const u = new URL(page.url());
+  assert(u.pathname === '/insights' && u.searchParams.get('source') === 'server' && u.searchParams.get('start') === String(insStart)
+    && u.searchParams.get('end') === String(insEnd) && u.searchParams.get('view') === 'graph', `range not kept in the URL: ${page.url()}`);
+  await page.screenshot({ path: path.join(shots, 'server-insights-range.png') });
+});
+
+await test('insights: RED charts over a server range come from /api/metrics/query_range', async (page) => {
+  const metrics = [];
+  page.on('request', (r) => { if (r.url().includes('/api/metrics/query_range')) metrics.push(new URL(r.url())); });
+  const metricsOk = [];
+  page.on('response', (r) => { if (r.url().includes('/api/metrics/query_range')) metricsOk.push(r.status()); });
+  await open(page, `/insights?source=server&start=${insStart}&end=${insEnd}&view=red`);
+  await page.waitForSelector('canvas[data-chart=rate]', { timeout: 30000 });
+  await until('the query_range requests', 15000, async () => metrics.length >= 3 && metricsOk.length >= 3);
+  assert(metricsOk.every((s) => s === 200), `query_range answered ${metricsOk.join(',')}`);
+  assert(metrics.every((u) => u.searchParams.get('start') === String(insStart) && u.searchParams.get('end') === String(insEnd)),
+    `query_range outside the range: ${metrics.map(String).join(' ')}`);
+  const qs = metrics.map((u) => u.searchParams.get('q'));
+  assert(qs.some((q) => q.includes('rate()')) && qs.some((q) => q.includes('quantile_over_time')), `queries ${qs.join(' | ')}`);
+  assert((await page.inputValue('[data-testid=red-source]')) === '-1', 'the RED range is not the analysed server range');
+  await page.waitForSelector('.an-toolbar >> text=TraceQL metrics', { timeout: 10000 });
+  await sleep(300);
+  const painted = await page.$$eval('canvas[data-chart=rate], canvas[data-chart=duration]', (cs) => cs.map((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 16) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]},${d[i + 3]}`);
+    return seen.size;
+  }));
+  assert(painted.length === 2 && painted.every((n) => n > 3), `blank RED canvases (distinct colours ${painted.join(',')})`);
+  const alert = await page.$('[role=alert].error-text');
+  assert(!alert, `an error shows: ${alert && await alert.textContent()}`);
+  await page.screenshot({ path: path.join(shots, 'server-insights-red.png') });
+});
+
 const code = summary();
 if (code) dumpLog();
 await cleanup();

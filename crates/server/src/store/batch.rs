@@ -55,14 +55,17 @@ pub struct TraceChunk {
     pub root: Option<(String, String)>,
     /// Protobuf `TracesData` of these spans (uncompressed).
     pub encoded: Vec<u8>,
-    /// Distinct indexed attribute values of these spans and their resources.
-    pub tags: Vec<TagKey>,
+    /// Distinct indexed attribute values of these spans and their resources, as sorted
+    /// indexes into [`SplitBatch::tags`].
+    pub tags: Vec<u32>,
 }
 
 /// A split batch.
 #[derive(Clone, Debug, Default)]
 pub struct SplitBatch {
     pub chunks: Vec<TraceChunk>,
+    /// Distinct indexed attribute values of the whole batch (chunks refer to them by index).
+    pub tags: Vec<TagKey>,
     /// Spans refused (bad ids).
     pub rejected: u64,
     /// Why the first refused span was refused.
@@ -109,14 +112,33 @@ impl TagRef<'_> {
     }
 }
 
-fn tag_refs<'a>(scope: u8, attrs: &'a [wire::KeyValue], out: &mut HashSet<TagRef<'a>>) {
+/// Interns tag values of one batch: each distinct value gets a small index once.
+#[derive(Default)]
+struct Interner<'a> {
+    index: HashMap<TagRef<'a>, u32>,
+    tags: Vec<TagRef<'a>>,
+}
+
+impl<'a> Interner<'a> {
+    fn intern(&mut self, tag: TagRef<'a>) -> u32 {
+        if let Some(i) = self.index.get(&tag) {
+            return *i;
+        }
+        let i = u32::try_from(self.tags.len()).unwrap_or(u32::MAX);
+        self.tags.push(tag);
+        self.index.insert(tag, i);
+        i
+    }
+}
+
+fn tag_refs<'a>(scope: u8, attrs: &'a [wire::KeyValue], interner: &mut Interner<'a>, out: &mut HashSet<u32>) {
     for kv in attrs {
         if let Some(val) = tag_val(kv) {
-            out.insert(TagRef {
+            out.insert(interner.intern(TagRef {
                 scope,
                 key: kv.key.as_str(),
                 val,
-            });
+            }));
         }
     }
 }
@@ -136,7 +158,7 @@ fn tag_val(kv: &wire::KeyValue) -> Option<TagVal<'_>> {
 }
 
 /// Per-trace accumulation while walking the batch.
-struct Acc<'a> {
+struct Acc {
     trace_id: [u8; 16],
     start: u64,
     end: u64,
@@ -145,7 +167,7 @@ struct Acc<'a> {
     root: Option<(String, String)>,
     /// (resource index, scope index, framed span fields).
     groups: Vec<(usize, usize, Vec<u8>)>,
-    tags: HashSet<TagRef<'a>>,
+    tags: HashSet<u32>,
     resources: Vec<usize>,
 }
 
@@ -177,16 +199,17 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
     let mut rejected = 0u64;
     let mut first_error: Option<String> = None;
     let mut index: HashMap<[u8; 16], usize> = HashMap::new();
-    let mut accs: Vec<Acc<'_>> = Vec::new();
+    let mut accs: Vec<Acc> = Vec::new();
     let mut resource_bytes: Vec<Option<Vec<u8>>> = Vec::with_capacity(resource_spans.len());
-    let mut resource_tags: Vec<Vec<TagRef<'_>>> = Vec::with_capacity(resource_spans.len());
+    let mut resource_tags: Vec<Vec<u32>> = Vec::with_capacity(resource_spans.len());
+    let mut interner = Interner::default();
     let mut scopes: Vec<Vec<ScopeOut<'_>>> = Vec::with_capacity(resource_spans.len());
 
     for (ri, rs) in resource_spans.iter().enumerate() {
         resource_bytes.push(rs.resource.as_ref().map(|r| r.encode_to_vec()));
         let mut rtags = HashSet::new();
         if let Some(r) = &rs.resource {
-            tag_refs(SCOPE_RESOURCE, &r.attributes, &mut rtags);
+            tag_refs(SCOPE_RESOURCE, &r.attributes, &mut interner, &mut rtags);
         }
         resource_tags.push(rtags.into_iter().collect());
         let service = service_name(rs.resource.as_ref());
@@ -271,17 +294,17 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 if !acc.resources.contains(&ri) {
                     acc.resources.push(ri);
                 }
-                acc.tags.insert(TagRef {
+                acc.tags.insert(interner.intern(TagRef {
                     scope: SCOPE_NAME,
                     key: "name",
                     val: TagVal::Str(&span.name),
-                });
-                tag_refs(SCOPE_SPAN, &span.attributes, &mut acc.tags);
+                }));
+                tag_refs(SCOPE_SPAN, &span.attributes, &mut interner, &mut acc.tags);
                 for event in &span.events {
-                    tag_refs(SCOPE_EVENT, &event.attributes, &mut acc.tags);
+                    tag_refs(SCOPE_EVENT, &event.attributes, &mut interner, &mut acc.tags);
                 }
                 for link in &span.links {
-                    tag_refs(SCOPE_LINK, &link.attributes, &mut acc.tags);
+                    tag_refs(SCOPE_LINK, &link.attributes, &mut interner, &mut acc.tags);
                 }
                 let same = matches!(acc.groups.last(), Some(g) if g.0 == ri && g.1 == si);
                 if !same {
@@ -339,9 +362,8 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                 acc.tags.extend(tags.iter().copied());
             }
         }
-        let mut tags: Vec<TagKey> = acc.tags.iter().map(|t| t.to_owned_key()).collect();
-        tags.sort();
-        tags.dedup();
+        let mut tags: Vec<u32> = acc.tags.iter().copied().collect();
+        tags.sort_unstable();
         chunks.push(TraceChunk {
             trace_id: acc.trace_id,
             start_unix_nanos: if acc.start == u64::MAX { 0 } else { acc.start },
@@ -355,6 +377,7 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
     }
     SplitBatch {
         chunks,
+        tags: interner.tags.iter().map(|t| t.to_owned_key()).collect(),
         rejected,
         first_error,
     }
@@ -427,7 +450,10 @@ mod tests {
         let t1 = &batch.chunks[0];
         assert_eq!(t1.span_count, 3);
         assert_eq!(t1.root, Some(("a".to_string(), "root".to_string())));
-        assert!(t1.tags.iter().any(|t| t.key == "service.name" && t.value == "b"));
+        assert!(t1
+            .tags
+            .iter()
+            .any(|i| batch.tags[*i as usize].key == "service.name" && batch.tags[*i as usize].value == "b"));
         let set = formats::read(&t1.encoded, Some(Format::OtlpProto)).unwrap();
         assert_eq!(set.span_count(), 3);
         let services: Vec<&str> = set.spans().iter().map(|s| set.service_name(s)).collect();

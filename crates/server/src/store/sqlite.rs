@@ -88,10 +88,12 @@ struct PreparedChunk {
     compressed: Vec<u8>,
 }
 
-/// One append waiting in a group commit: tenant, chunks, where to answer.
+/// One append waiting in a group commit: tenant, chunks, the batch's distinct tags (chunks
+/// refer to them by index), where to answer.
 type PendingAppend = (
     String,
     Vec<PreparedChunk>,
+    Vec<TagKey>,
     SyncSender<Result<AppendOutcome, StoreError>>,
 );
 
@@ -99,6 +101,7 @@ enum Job {
     Append {
         tenant: String,
         chunks: Vec<PreparedChunk>,
+        tags: Vec<TagKey>,
         reply: SyncSender<Result<AppendOutcome, StoreError>>,
     },
     Delete {
@@ -191,6 +194,27 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n.max(1)].join(",")
 }
 
+thread_local! {
+    /// One zstd context per thread, reused: creating a context per chunk (100 per request)
+    /// cost more than compressing.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Compresses one chunk with this thread's reusable zstd context.
+fn compress_chunk(plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(storage)?);
+        }
+        match slot.as_mut() {
+            Some(c) => c.compress(plain).map_err(storage),
+            None => zstd::bulk::compress(plain, ZSTD_LEVEL).map_err(storage),
+        }
+    })
+}
+
 fn open_connection(path: &Path, write: bool) -> Result<Connection, StoreError> {
     let flags = if write {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -267,7 +291,7 @@ impl SqliteStore {
         let started = std::time::Instant::now();
         let mut chunks = Vec::with_capacity(split.chunks.len());
         for chunk in split.chunks {
-            let compressed = zstd::bulk::compress(&chunk.encoded, ZSTD_LEVEL).map_err(storage)?;
+            let compressed = compress_chunk(&chunk.encoded)?;
             chunks.push(PreparedChunk { chunk, compressed });
         }
         if chunks.is_empty() {
@@ -282,6 +306,7 @@ impl SqliteStore {
             .send(Job::Append {
                 tenant: tenant.to_string(),
                 chunks,
+                tags: split.tags,
                 reply,
             })
             .map_err(|_| storage("the store writer stopped"))?;
@@ -906,8 +931,9 @@ impl Writer {
                 Job::Append {
                     tenant,
                     chunks,
+                    tags,
                     reply,
-                } => appends.push((tenant, chunks, reply)),
+                } => appends.push((tenant, chunks, tags, reply)),
                 Job::Delete {
                     cutoff_unix_nanos,
                     reply,
@@ -933,7 +959,7 @@ impl Writer {
         );
         match result {
             Ok(outcomes) => {
-                for ((_, _, reply), outcome) in appends.into_iter().zip(outcomes) {
+                for ((_, _, _, reply), outcome) in appends.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
             }
@@ -943,7 +969,7 @@ impl Writer {
                 if let Err(e) = self.load_dictionary() {
                     tracing::error!(error = %e, "reloading the tag dictionary failed");
                 }
-                for (_, _, reply) in appends {
+                for (_, _, _, reply) in appends {
                     let _ = reply.send(Err(StoreError::Storage(e.to_string())));
                 }
             }
@@ -993,27 +1019,25 @@ impl Writer {
                 .map_err(storage)?;
             let max_trace_bytes = self.max_trace_bytes;
 
-            for (tenant, chunks, _) in appends {
+            for (tenant, chunks, batch_tags, _) in appends {
                 let mut outcome = AppendOutcome::default();
-                for prepared in chunks {
-                    let chunk = &prepared.chunk;
-                    // Tag ids of this chunk.
-                    let mut ids = Vec::with_capacity(chunk.tags.len());
-                    let dict = self.tenants.entry(tenant.clone()).or_default();
-                    for tag in &chunk.tags {
+                let dict = self.tenants.entry(tenant.clone()).or_default();
+                // Tag ids of the batch's distinct values, each resolved once (None: not indexed).
+                let mut batch_ids: Vec<Option<u32>> = Vec::with_capacity(batch_tags.len());
+                for tag in batch_tags {
+                    batch_ids.push((|| -> Result<Option<u32>, StoreError> {
                         if let Some(id) = dict.ids.get(tag) {
-                            ids.push(*id);
-                            continue;
+                            return Ok(Some(*id));
                         }
                         let scope = tag.scope % 10;
                         if !dict.keys.contains_key(tag.key.as_str()) {
                             dict.keys.insert(tag.key.clone(), KeyState::default());
                         }
                         let Some(state) = dict.keys.get_mut(tag.key.as_str()) else {
-                            continue;
+                            return Ok(None);
                         };
                         if state.is_saturated(scope) {
-                            continue;
+                            return Ok(None);
                         }
                         let count = state.counts.get(usize::from(scope)).copied().unwrap_or(0);
                         if count >= MAX_VALUES_PER_KEY {
@@ -1021,7 +1045,7 @@ impl Writer {
                                 .execute(params![tenant, i64::from(scope), tag.key])
                                 .map_err(storage)?;
                             state.saturated |= 1u16 << scope;
-                            continue;
+                            return Ok(None);
                         }
                         let args =
                             params![tenant, i64::from(scope), tag.key, i64::from(tag.vtype), tag.value];
@@ -1046,8 +1070,16 @@ impl Writer {
                         }
                         let id = u32::try_from(id).unwrap_or(u32::MAX);
                         dict.ids.insert(tag.clone(), id);
-                        ids.push(id);
-                    }
+                        Ok(Some(id))
+                    })()?);
+                }
+                for prepared in chunks {
+                    let chunk = &prepared.chunk;
+                    let mut ids: Vec<u32> = chunk
+                        .tags
+                        .iter()
+                        .filter_map(|i| batch_ids.get(*i as usize).copied().flatten())
+                        .collect();
                     ids.sort_unstable();
                     ids.dedup();
 

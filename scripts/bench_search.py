@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""spanlens search benchmark: load ~N spans with ../shared/tools/load_otlp.py (fresh trace ids
+per request, 10 spans per trace), then time /api/search (TraceQL and tag queries) and the tag
+endpoints: p50/p99 per query. Our own script.
+
+Usage: python3 scripts/bench_search.py --bin target/release/spanlens [--spans 1000000] [--requests 50]
+Needs: python3 with opentelemetry-proto and psutil (for load_otlp.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ingest import get, metric, start  # noqa: E402
+
+QUERIES = [
+    ("traceql_service", {"q": '{ resource.service.name = "postgres" }', "limit": "20"}),
+    ("traceql_name_error", {"q": '{ name = "qdrant.search" && status = error }', "limit": "20"}),
+    ("traceql_duration", {"q": "{ duration > 400ms }", "limit": "20"}),
+    ("tags_service", {"tags": "service.name=llm-proxy", "limit": "20"}),
+    ("tags_attr", {"tags": "http.route=/v1/chat db.system=postgresql", "limit": "20"}),
+    ("min_duration", {"minDuration": "450ms", "limit": "20"}),
+]
+
+
+def pct(vals, p):
+    vals = sorted(vals)
+    return round(vals[min(len(vals) - 1, int(p / 100 * len(vals)))], 2)
+
+
+def main() -> int:
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.join(here, "..", "target", "release", "spanlens"))
+    ap.add_argument("--load", default=os.path.join(here, "..", "..", "shared", "tools", "load_otlp.py"))
+    ap.add_argument("--spans", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=50, help="timed requests per query")
+    args = ap.parse_args()
+    data_dir = tempfile.mkdtemp(prefix="spanlens-search-")
+    proc, hp, op = start(args.bin, data_dir)
+    try:
+        # Load until the store holds the wanted number of spans (load_otlp runs by duration).
+        t0 = time.time()
+        while int(metric(hp, "spanlens_spans_stored_total")) < args.spans:
+            subprocess.run([sys.executable, args.load, "--url", f"http://127.0.0.1:{op}/v1/traces",
+                            "--spans-per-request", "1000", "--concurrency", "2", "--duration", "3",
+                            "--warmup", "0", "--seed", str(int(time.time()))],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stored = int(metric(hp, "spanlens_spans_stored_total"))
+        report = {"spans_stored": stored, "load_seconds": round(time.time() - t0, 1), "queries": {}}
+        now = int(time.time())
+        for label, params in QUERIES + [("tag_names", None), ("tag_values_service", None)]:
+            if params is None:
+                path = "/api/v2/search/tags" if label == "tag_names" else "/api/v2/search/tag/resource.service.name/values"
+            else:
+                q = dict(params, start=str(now - 3600), end=str(now + 60))
+                path = "/api/search?" + urllib.parse.urlencode(q)
+            lat, status, size = [], None, 0
+            for i in range(args.requests + 3):
+                t1 = time.perf_counter()
+                status, body = get(hp, path)
+                if i >= 3:
+                    lat.append((time.perf_counter() - t1) * 1000)
+                size = len(body)
+            traces = None
+            if params is not None and status == 200:
+                traces = len(json.loads(body).get("traces", []))
+            report["queries"][label] = {"status": status, "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+                                        "max_ms": round(max(lat), 2), "traces": traces, "bytes": size}
+            print(label, report["queries"][label], file=sys.stderr)
+        report["p99_max_ms"] = max(q["p99_ms"] for q in report["queries"].values())
+        print(json.dumps(report, indent=2))
+        return 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        subprocess.run(["rm", "-rf", data_dir], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
