@@ -43,7 +43,13 @@ fn server_label(src: &Source) -> String {
     }
 }
 
-/// Fetches every trace of `start..end` (at most `limit`) and loads them as one set. `fetched`
+/// What identifies a fetched range: the source and the query that narrowed it.
+fn range_key(src: &Source, query: Option<&str>) -> String {
+    format!("{}|{}", src.as_param(), query.unwrap_or(""))
+}
+
+/// Fetches every trace of `start..end` (at most `limit`, only those matching `query` when
+/// given) and loads them as one set. `fetched`
 /// is (done, total) while fetching; the run stops when `run_id` moves on from `token`.
 #[allow(clippy::too_many_arguments)]
 fn fetch_range(
@@ -51,6 +57,7 @@ fn fetch_range(
     src: Source,
     (start, end): (i64, i64),
     limit: u32,
+    query: Option<String>,
     token: u32,
     run_id: RwSignal<u32>,
     fetched: RwSignal<Option<(usize, usize)>>,
@@ -60,7 +67,11 @@ fn fetch_range(
     fetched.set(Some((0, 0)));
     error.set(None);
     leptos::task::spawn_local(async move {
-        let hits = crate::api::search(&settings, &format!("limit={limit}&start={start}&end={end}")).await;
+        let mut qs = format!("limit={limit}&start={start}&end={end}");
+        if let Some(q) = &query {
+            qs.push_str(&format!("&q={}", crate::routes::encode(q)));
+        }
+        let hits = crate::api::search(&settings, &qs).await;
         if run_id.get_untracked() != token {
             return;
         }
@@ -88,7 +99,7 @@ fn fetch_range(
         for _ in 0..CONCURRENCY {
             let (queue, bodies, failed, running) =
                 (queue.clone(), bodies.clone(), failed.clone(), running.clone());
-            let (settings, src) = (settings.clone(), src.clone());
+            let (settings, src, query) = (settings.clone(), src.clone(), query.clone());
             leptos::task::spawn_local(async move {
                 loop {
                     if run_id.get_untracked() != token {
@@ -128,7 +139,7 @@ fn fetch_range(
                     .flatten()
                     .map(|(name, bytes)| Job::Bytes { name, bytes })
                     .collect();
-                let key = src.as_param();
+                let key = range_key(&src, query.as_deref());
                 worker::load(
                     state,
                     jobs,
@@ -193,6 +204,10 @@ pub fn InsightsPage() -> impl IntoView {
     let fetched = RwSignal::new(None::<(usize, usize)>);
     let fetch_error = RwSignal::new(None::<String>);
     let src_run = server_src.clone();
+    // A TraceQL query narrows the range to the matching traces (the search page's "Analyse these
+    // results" link carries it).
+    let query = params.q.clone().filter(|q| !q.trim().is_empty());
+    let query_run = query.clone();
     let run = move || {
         let Some(src) = src_run.clone() else { return };
         let (Some(start), Some(end)) = picker.resolve() else {
@@ -208,6 +223,7 @@ pub fn InsightsPage() -> impl IntoView {
             src,
             (start, end),
             limit.get_untracked().max(1),
+            query_run.clone(),
             token,
             run_id,
             fetched,
@@ -224,7 +240,7 @@ pub fn InsightsPage() -> impl IntoView {
         let generation = state.loaded.with_untracked(|l| l.as_ref().map(|l| l.generation));
         let have = LAST_RANGE.with(|l| {
             l.borrow().as_ref().is_some_and(|(k, s, e, g)| {
-                *k == src.as_param() && (*s, *e) == (start, end) && Some(*g) == generation
+                *k == range_key(src, query.as_deref()) && (*s, *e) == (start, end) && Some(*g) == generation
             })
         });
         if !have {
@@ -336,6 +352,7 @@ pub fn InsightsPage() -> impl IntoView {
     let range_panel = server_src.clone().map(|src| {
         let who = server_label(&src);
         let run = run.clone();
+        let matching = query.clone().map(|q| format!(" matching {q}")).unwrap_or_default();
         let button = move || {
             let r = picker.range.get();
             let when = RANGES
@@ -343,7 +360,7 @@ pub fn InsightsPage() -> impl IntoView {
                 .find(|(v, _)| *v == r && r != "abs")
                 .map(|(_, l)| l.to_lowercase())
                 .unwrap_or_else(|| "the chosen range".into());
-            format!("Analyse traces from {who} in {when}")
+            format!("Analyse traces from {who} in {when}{matching}")
         };
         view! {
             <form class="search-form server-range" data-testid="server-range" on:submit=move |ev| { ev.prevent_default(); run(); }>

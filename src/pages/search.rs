@@ -72,6 +72,8 @@ pub fn SearchPage() -> impl IntoView {
     let searching = RwSignal::new(false);
     let searched = RwSignal::new(false);
     let search_error = RwSignal::new(None::<String>);
+    // The last server search with a known time range: what "Analyse these results" opens.
+    let analysable = RwSignal::new(None::<Route>);
     let sort = RwSignal::new((SortKey::Start, true));
 
     // Builder.
@@ -199,6 +201,21 @@ pub fn SearchPage() -> impl IntoView {
         });
         search_error.set(None);
         searched.set(true);
+        analysable.set(match (src != Source::Local, start, end) {
+            (true, Some(start), Some(end)) => Some(Route {
+                page: Page::Insights,
+                params: Params {
+                    source: Some(src.as_param()),
+                    q: Some(q.clone()),
+                    start: Some(start),
+                    end: Some(end),
+                    limit: Some(limit.get_untracked()),
+                    view: Some("graph".into()),
+                    ..Params::default()
+                },
+            }),
+            _ => None,
+        });
         if src == Source::Local {
             hits.set(search_local(state, &q).unwrap_or_else(|e| {
                 search_error.set(Some(e));
@@ -389,6 +406,17 @@ pub fn SearchPage() -> impl IntoView {
             <Show when=move || searched.get() && hits.with(|h| h.is_empty()) && search_error.get().is_none() && !searching.get()>
                 <p class="muted" data-testid="no-results">"No traces match. Widen the time range or relax the query."</p>
             </Show>
+            {move || analysable.get().filter(|_| !hits.with(|h| h.is_empty())).map(|route| {
+                let href = route.to_url();
+                view! {
+                    <p class="row-buttons">
+                        <a href=href data-testid="analyse-results" on:click=move |ev| {
+                            ev.prevent_default();
+                            state.navigate(route.clone());
+                        }>"Analyse these results (service graph, RED, grades)"</a>
+                    </p>
+                }
+            })}
             <Show when=move || !hits.with(|h| h.is_empty())>
                 <table class="results" data-testid="search-results">
                     <thead><tr>

@@ -277,6 +277,36 @@ await test('insights: analyse every trace of a server time range (service graph 
   await page.screenshot({ path: path.join(shots, 'server-insights-range.png') });
 });
 
+await test('insights: "Analyse these results" of a TraceQL search analyses just the matching traces', async (page) => {
+  const matchingFiles = expectedIds.map((id) => path.join(clientDir, `${id}.json`));
+  const want = JSON.parse(cli(['analyze', ...matchingFiles, '--format', 'json'])).service_graph;
+  const searches = [];
+  page.on('request', (r) => { if (r.url().includes('/api/search?')) searches.push(new URL(r.url())); });
+  await open(page, `/search?source=server&start=${winStart}&end=${winEnd}`);
+  await page.fill('[data-testid=traceql-input]', QUERY);
+  await page.click('[data-testid=search-button]');
+  await page.waitForSelector('[data-testid=analyse-results]', { timeout: 15000 });
+  await page.click('[data-testid=analyse-results]');
+  const wantNodes = want.nodes.map((n) => n.name).sort();
+  let nodes = [];
+  await until(`graph nodes ${wantNodes.join(',')} (showing ${nodes.join(',')})`, 30000, async () => {
+    if (await page.$('[data-testid=server-fetch-progress]')) return false;
+    nodes = [...new Set(await page.$$eval('[data-testid=service-graph] [data-service]', (ns) => ns.map((n) => n.dataset.service)))].sort();
+    return JSON.stringify(nodes) === JSON.stringify(wantNodes);
+  });
+  const edges = [...new Set(await page.$$eval('[data-edge]', (es) => es.map((e) => `${e.dataset.edge}=${e.dataset.requests}`)))].sort();
+  const wantEdges = want.edges.map((e) => `${e.client}->${e.server}=${e.requests}`).sort();
+  assert(JSON.stringify(edges) === JSON.stringify(wantEdges), `graph edges ${edges.join(',')} != core ${wantEdges.join(',')}`);
+  const summary = await page.textContent('[data-testid=insights-summary]');
+  assert(summary.trim().startsWith(`${expectedIds.length} traces`), `summary ${summary}`);
+  const last = searches[searches.length - 1];
+  assert(last.searchParams.get('q') === QUERY, `the insights search did not carry the query: ${last}`);
+  const u = new URL(page.url());
+  assert(u.pathname === '/insights' && u.searchParams.get('q') === QUERY && u.searchParams.get('start') === String(winStart),
+    `query or range not kept in the URL: ${page.url()}`);
+  await page.screenshot({ path: path.join(shots, 'server-insights-search-results.png') });
+});
+
 await test('insights: RED charts over a server range come from /api/metrics/query_range', async (page) => {
   const metrics = [];
   page.on('request', (r) => { if (r.url().includes('/api/metrics/query_range')) metrics.push(new URL(r.url())); });
