@@ -691,7 +691,14 @@ pub fn RedChartsView(
                 {chart("duration", "Duration p50 / p95 / p99", 2, dur_c)}
                 {chart("histogram", "Latency histogram (Tempo span-metrics buckets)", 3, hist_c)}
             </div>
-            <p class="muted an-note">"From the loaded traces; times in local time. Steps without calls show zero."</p>
+            <p class="muted an-note">{move || {
+                let from_tempo = tempo_range.get() != 0 && matches!(tempo_data.get(), Some(Ok(_)));
+                if from_tempo {
+                    "Rate, errors and duration from TraceQL metrics, the histogram from the loaded traces; times in local time."
+                } else {
+                    "From the loaded traces; times in local time. Steps without calls show zero."
+                }
+            }}</p>
         </section>
     }
 }

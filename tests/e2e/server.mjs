@@ -322,6 +322,8 @@ await test('insights: RED charts over a server range come from /api/metrics/quer
   assert(qs.some((q) => q.includes('rate()')) && qs.some((q) => q.includes('quantile_over_time')), `queries ${qs.join(' | ')}`);
   assert((await page.inputValue('[data-testid=red-source]')) === '-1', 'the RED range is not the analysed server range');
   await page.waitForSelector('.an-toolbar >> text=TraceQL metrics', { timeout: 10000 });
+  const note = await page.textContent('.an-note');
+  assert(/TraceQL metrics/.test(note) && !/^From the loaded traces/.test(note.trim()), `the note under the charts says: ${note}`);
   await sleep(300);
   const painted = await page.$$eval('canvas[data-chart=rate], canvas[data-chart=duration]', (cs) => cs.map((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
