@@ -194,6 +194,14 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n.max(1)].join(",")
 }
 
+/// The tenants as the first bound arguments of a query that starts `tenant IN (placeholders)`.
+fn tenant_args(tenants: &[String]) -> Vec<Box<dyn rusqlite::ToSql>> {
+    tenants
+        .iter()
+        .map(|t| Box::new(t.clone()) as Box<dyn rusqlite::ToSql>)
+        .collect()
+}
+
 thread_local! {
     /// One zstd context per thread, reused: creating a context per chunk (100 per request)
     /// cost more than compressing.
@@ -558,10 +566,7 @@ impl TraceStore for SqliteStore {
                  FROM traces WHERE tenant IN ({})",
                 placeholders(tenants.len())
             );
-            let mut args: Vec<Box<dyn rusqlite::ToSql>> = tenants
-                .iter()
-                .map(|t| Box::new(t.clone()) as Box<dyn rusqlite::ToSql>)
-                .collect();
+            let mut args = tenant_args(tenants);
             if let Some(start) = filter.start_unix_nanos {
                 sql.push_str(" AND end_ns >= ?");
                 args.push(Box::new(to_i64(start)));
@@ -676,10 +681,7 @@ impl TraceStore for SqliteStore {
                 "SELECT DISTINCT scope, key FROM tags WHERE tenant IN ({}) AND scope < 9",
                 placeholders(tenants.len())
             );
-            let mut args: Vec<Box<dyn rusqlite::ToSql>> = tenants
-                .iter()
-                .map(|t| Box::new(t.clone()) as Box<dyn rusqlite::ToSql>)
-                .collect();
+            let mut args = tenant_args(tenants);
             if let Some(scope) = scope {
                 sql.push_str(" AND scope = ?");
                 args.push(Box::new(i64::from(scope_code(scope))));
@@ -719,10 +721,7 @@ impl TraceStore for SqliteStore {
                 "SELECT DISTINCT vtype, value FROM tags WHERE tenant IN ({}) AND key = ? AND scope < 9",
                 placeholders(tenants.len())
             );
-            let mut args: Vec<Box<dyn rusqlite::ToSql>> = tenants
-                .iter()
-                .map(|t| Box::new(t.clone()) as Box<dyn rusqlite::ToSql>)
-                .collect();
+            let mut args = tenant_args(tenants);
             args.push(Box::new(key.to_string()));
             if let Some(scope) = scope {
                 sql.push_str(" AND scope = ?");
