@@ -2,7 +2,8 @@
 // load terminates it). Like worker.js it instantiates the app's own compiled wasm module; it
 // decodes the set once through the `SetAnalyzer` export ('load', right after the load finishes,
 // in the background) and answers each 'analyze' request (a rules text) with the core's
-// SetAnalysis as postcard bytes, plus the time of each phase.
+// SetAnalysis as postcard bytes, plus the time of each phase; each 'trace' request (a trace
+// index) with that trace's TraceAnalysis, so a trace page never analyses on the main thread.
 // No analysis happens in this file: it only forwards bytes.
 let analyzer = null;
 let ready = null;
@@ -18,6 +19,16 @@ self.onmessage = async (event) => {
       return { init: t1 - t0, decode: analyzer.decode_ms() };
     })();
     ready.catch(() => {});
+    return;
+  }
+  if (m.type === 'trace') {
+    try {
+      await ready;
+      const result = analyzer.analyze_trace(m.trace);
+      self.postMessage({ type: 'traceDone', id: m.id, result }, [result.buffer]);
+    } catch (err) {
+      self.postMessage({ type: 'traceError', id: m.id, message: String(err && err.message ? err.message : err) });
+    }
     return;
   }
   if (m.type === 'analyze') {

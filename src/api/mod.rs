@@ -6,6 +6,7 @@
 //! search/tag envelopes are decoded here. Not here: building TraceQL or reading trace formats.
 
 use crate::state::TempoSettings;
+use crate::tag_suggestions::TypedValue;
 use js_sys::Uint8Array;
 use serde::Deserialize;
 use wasm_bindgen::JsCast;
@@ -182,6 +183,62 @@ pub async fn tag_values(settings: &TempoSettings, tag: &str) -> Result<Vec<Strin
     Ok(serde_json::from_slice::<TagValues>(&body)
         .unwrap_or_default()
         .tag_values)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct TypedTagValues {
+    tag_values: Vec<TypedValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TagScope {
+    name: String,
+    tags: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ScopedTags {
+    scopes: Vec<TagScope>,
+}
+
+/// `/api/v2/search/tags`: attribute names as TraceQL writes them (`span.http.method`,
+/// `resource.service.name`), sorted; intrinsics left out (the builder has fields for them).
+pub async fn scoped_tag_names(settings: &TempoSettings) -> Result<Vec<String>, ApiError> {
+    let body = get_ok(settings, "/api/v2/search/tags").await?;
+    let parsed = serde_json::from_slice::<ScopedTags>(&body).map_err(|e| ApiError {
+        status: None,
+        message: format!("unexpected tags response: {e}"),
+    })?;
+    let mut names: Vec<String> = parsed
+        .scopes
+        .into_iter()
+        .filter(|s| s.name != "intrinsic")
+        .flat_map(|s| {
+            let scope = s.name;
+            s.tags.into_iter().map(move |t| format!("{scope}.{t}"))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// `/api/v2/search/tag/{tag}/values`: typed values of one scoped attribute.
+pub async fn typed_tag_values(settings: &TempoSettings, tag: &str) -> Result<Vec<TypedValue>, ApiError> {
+    let body = get_ok(
+        settings,
+        &format!("/api/v2/search/tag/{}/values", crate::routes::encode(tag)),
+    )
+    .await?;
+    serde_json::from_slice::<TypedTagValues>(&body)
+        .map(|v| v.tag_values)
+        .map_err(|e| ApiError {
+            status: None,
+            message: format!("unexpected tag values response: {e}"),
+        })
 }
 
 /// `POST /api/upload` of one file to the spanlens server. Returns the response body.

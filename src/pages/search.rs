@@ -1,14 +1,17 @@
 //! The search page (`/search?q=&range=&start=&end=&source=`): a TraceQL box that shows the
 //! core parser's error at its position, a builder (service, span name, status, min/max
-//! duration, tags; values from the tag endpoints or the loaded set) that writes TraceQL, a time
+//! duration, attribute rows; names and typed values from the tag endpoints or the loaded set,
+//! see `tag_suggestions`) that writes TraceQL, a time
 //! range picker, a sortable results table and a duration-over-time scatter plot. It searches a
 //! Tempo-compatible API, or the loaded set with the core's evaluator when no server is used.
 
 use crate::routes::{self, Page, Params, Route, Source};
 use crate::state::{use_app, AppState};
+use crate::tag_suggestions::{self, TypedValue};
 use crate::units;
 use crate::widgets::time_range::{TimeRange, TimeRangePicker};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// One result row.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +24,26 @@ struct Hit {
     spans: Option<u32>,
     errors: Option<u32>,
     grade: String,
+}
+
+/// One attribute condition of the builder: name, value, and the values offered for the name.
+#[derive(Clone, Copy)]
+struct TagRow {
+    id: u32,
+    key: RwSignal<String>,
+    value: RwSignal<String>,
+    values: RwSignal<Vec<TypedValue>>,
+}
+
+impl TagRow {
+    fn new(id: u32) -> TagRow {
+        TagRow {
+            id,
+            key: RwSignal::new(String::new()),
+            value: RwSignal::new(String::new()),
+            values: RwSignal::new(Vec::new()),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,29 +105,32 @@ pub fn SearchPage() -> impl IntoView {
     let b_status = RwSignal::new(String::new());
     let b_min = RwSignal::new(params.min_duration.clone().unwrap_or_default());
     let b_max = RwSignal::new(params.max_duration.clone().unwrap_or_default());
-    let b_tags = RwSignal::new(String::new());
+    let tag_rows = RwSignal::new(vec![TagRow::new(0)]);
+    let next_row = RwSignal::new(1u32);
+    let builder_open = RwSignal::new(false);
     let services = RwSignal::new(Vec::<String>::new());
     let names = RwSignal::new(Vec::<String>::new());
+    let tag_names = RwSignal::new(Vec::<String>::new());
 
     let is_local = move || Source::parse(&source.get()) == Source::Local;
 
-    // Values for the builder: from the loaded set, or the tag endpoints.
+    // Values for the builder, once it is opened: from the loaded set (every span and
+    // resource), or the tag endpoints.
     Effect::new(move |_| {
+        if !builder_open.get() {
+            return;
+        }
         if is_local() {
-            let (svc, ops) = state.loaded.with(|l| {
-                let Some(l) = l else {
-                    return (Vec::new(), Vec::new());
-                };
-                let mut svc: Vec<String> = l.summaries.iter().map(|s| s.root_service.clone()).collect();
-                let mut ops: Vec<String> = l.summaries.iter().map(|s| s.root_name.clone()).collect();
-                svc.sort();
-                svc.dedup();
-                ops.sort();
-                ops.dedup();
-                (svc, ops)
+            let (svc, ops, tags) = state.loaded.with(|l| match l {
+                Some(l) => {
+                    let (svc, ops) = tag_suggestions::local_services_and_names(&l.set);
+                    (svc, ops, tag_suggestions::local_tag_names(&l.set))
+                }
+                None => Default::default(),
             });
             services.set(svc);
             names.set(ops);
+            tag_names.set(tags);
         } else {
             let settings = state
                 .tempo
@@ -112,14 +138,50 @@ pub fn SearchPage() -> impl IntoView {
                 .for_source(&Source::parse(&source.get()));
             leptos::task::spawn_local(async move {
                 if let Ok(v) = crate::api::tag_values(&settings, "service.name").await {
-                    services.set(v);
+                    let _ = services.try_set(v);
                 }
                 if let Ok(v) = crate::api::tag_values(&settings, "name").await {
-                    names.set(v);
+                    let _ = names.try_set(v);
                 }
+                let tags = crate::api::scoped_tag_names(&settings).await.unwrap_or_default();
+                let _ = tag_names.try_set(tags);
             });
         }
     });
+    // The values offered for one attribute row, fetched when its attribute is chosen.
+    let load_row_values = move |row: TagRow| {
+        let key = row.key.get_untracked();
+        if key.trim().is_empty() {
+            row.values.set(Vec::new());
+            return;
+        }
+        if is_local() {
+            let values = state.loaded.with_untracked(|l| {
+                l.as_ref()
+                    .map(|l| tag_suggestions::local_tag_values(&l.set, key.trim()))
+                    .unwrap_or_default()
+            });
+            row.values.set(values);
+        } else {
+            let settings = state
+                .tempo
+                .get_untracked()
+                .for_source(&Source::parse(&source.get_untracked()));
+            leptos::task::spawn_local(async move {
+                let tag = tag_suggestions::values_query_tag(&key);
+                let mut values = crate::api::typed_tag_values(&settings, &tag)
+                    .await
+                    .unwrap_or_default();
+                values.truncate(tag_suggestions::MAX_VALUES);
+                let _ = row.values.try_set(values);
+            });
+        }
+    };
+    let add_row = move || {
+        let id = next_row.get_untracked();
+        next_row.set(id + 1);
+        tag_rows.update(|rows| rows.push(TagRow::new(id)));
+    };
 
     let parse_error = Memo::new(move |_| {
         let q = query.get();
@@ -153,22 +215,16 @@ pub fn SearchPage() -> impl IntoView {
         if !max.trim().is_empty() {
             parts.push(format!("duration <= {}", max.trim()));
         }
-        for tag in b_tags.get_untracked().split_whitespace() {
-            if let Some((k, v)) = tag.split_once('=') {
-                let key = if k.starts_with('.')
-                    || k.contains('.') && (k.starts_with("span.") || k.starts_with("resource."))
-                {
-                    k.to_string()
-                } else {
-                    format!(".{k}")
-                };
-                let value = if v.parse::<f64>().is_ok() || v == "true" || v == "false" {
-                    v.to_string()
-                } else {
-                    quote(v.trim_matches('"'))
-                };
-                parts.push(format!("{key} = {value}"));
+        for row in tag_rows.get_untracked() {
+            let key = row.key.get_untracked();
+            let value = row.value.get_untracked();
+            if key.trim().is_empty() || value.trim().is_empty() {
+                continue;
             }
+            let literal = row
+                .values
+                .with_untracked(|known| tag_suggestions::value_literal(&value, known));
+            parts.push(format!("{} = {literal}", tag_suggestions::attribute_expr(&key)));
         }
         query.set(if parts.is_empty() {
             "{ }".into()
@@ -370,7 +426,13 @@ pub fn SearchPage() -> impl IntoView {
                 {move || parse_error.get().map(|(msg, caret)| view! {
                     <div class="query-error" data-testid="traceql-error">{caret}"\n"{msg}</div>
                 })}
-                <details>
+                <details on:toggle=move |ev| {
+                    let open = ev
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok())
+                        .is_some_and(|d| d.open());
+                    builder_open.set(open);
+                }>
                     <summary>"Query builder"</summary>
                     <div class="builder">
                         <label>"Service"
@@ -389,7 +451,25 @@ pub fn SearchPage() -> impl IntoView {
                         </label>
                         <label>"Min duration"<input placeholder="100ms" style="width:90px" prop:value=move || b_min.get() on:input=move |ev| b_min.set(event_target_value(&ev))/></label>
                         <label>"Max duration"<input placeholder="5s" style="width:90px" prop:value=move || b_max.get() on:input=move |ev| b_max.set(event_target_value(&ev))/></label>
-                        <label>"Tags (key=value …)"<input placeholder="http.method=GET" prop:value=move || b_tags.get() on:input=move |ev| b_tags.set(event_target_value(&ev))/></label>
+                        <datalist id="tag-names">{move || tag_names.get().into_iter().map(|s| view! { <option value=s/> }).collect_view()}</datalist>
+                        <For each=move || tag_rows.get() key=|r| r.id let:row>
+                            <span class="tag-row" data-testid="builder-tag-row">
+                                <input list="tag-names" placeholder="span.http.method" aria-label="Attribute" data-testid="builder-tag-key"
+                                    prop:value=move || row.key.get()
+                                    on:input=move |ev| row.key.set(event_target_value(&ev))
+                                    on:change=move |_| load_row_values(row)/>
+                                "="
+                                <input list=format!("tag-values-{}", row.id) placeholder="GET" aria-label="Value" data-testid="builder-tag-value"
+                                    prop:value=move || row.value.get()
+                                    on:input=move |ev| row.value.set(event_target_value(&ev))/>
+                                <datalist id=format!("tag-values-{}", row.id)>
+                                    {move || row.values.get().into_iter().map(|v| view! { <option value=v.value.clone()>{v.kind.clone()}</option> }).collect_view()}
+                                </datalist>
+                                <button type="button" class="icon" title="Remove this attribute" aria-label="Remove this attribute"
+                                    on:click=move |_| tag_rows.update(|rows| rows.retain(|r| r.id != row.id))>"×"</button>
+                            </span>
+                        </For>
+                        <button type="button" data-testid="builder-add-tag" on:click=move |_| add_row()>"+ attribute"</button>
                         <button type="button" on:click=move |_| build_query()>"Write TraceQL"</button>
                     </div>
                 </details>

@@ -308,13 +308,16 @@ impl AppState {
         self.route.set(route);
     }
 
-    /// Rewrites the URL for the current view without a history entry or a re-render.
+    /// Rewrites the URL for the current view without a history entry or a re-render. The route
+    /// signal takes the new value silently, so later reads (`get_untracked`, new effects) agree
+    /// with the address bar while nothing already subscribed re-runs.
     pub fn replace_url(&self, route: &Route) {
         let mut route = route.clone();
         self.keep_chrome_params(&mut route.params);
         if let Ok(h) = window().history() {
             let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.to_url()));
         }
+        self.route.update_untracked(|r| *r = route);
     }
 
     /// Embed-mode parameters stick across navigation inside the frame.

@@ -149,18 +149,42 @@ impl TraceCtx {
         }
     }
 
-    /// Computes the core analysis (deferred so the first rows paint first).
+    /// Gets the core analysis without blocking the page: from the cache, else from the analysis
+    /// worker (which holds the set already), else computed here after the first rows paint.
     pub fn start_analysis(&self) {
         let ctx = *self;
-        set_timeout(
-            move || {
-                let a = ctx
-                    .loaded
-                    .with_value(|l| crate::views::analysis::trace_analysis(l, ctx.trace_index));
-                ctx.analysis.set(a.map(Shared));
-            },
-            std::time::Duration::from_millis(30),
-        );
+        let (generation, cached) = ctx
+            .loaded
+            .with_value(|l| (l.generation, crate::views::analysis::cached(l, ctx.trace_index)));
+        if let Some(a) = cached {
+            ctx.analysis.set(Some(Shared(a)));
+            return;
+        }
+        let compute_here = move || {
+            set_timeout(
+                move || {
+                    let Some(loaded) = ctx.loaded.try_get_value() else {
+                        return;
+                    };
+                    let a = crate::views::analysis::trace_analysis(&loaded, ctx.trace_index);
+                    let _ = ctx.analysis.try_set(a.map(Shared));
+                },
+                std::time::Duration::from_millis(30),
+            );
+        };
+        let asked =
+            crate::views::set_analysis::request_trace_analysis(generation, ctx.trace_index, move |result| {
+                match result {
+                    Some(a) => {
+                        let a = crate::views::analysis::remember(generation, ctx.trace_index, a);
+                        let _ = ctx.analysis.try_set(Some(Shared(a)));
+                    }
+                    None => compute_here(),
+                }
+            });
+        if !asked {
+            compute_here();
+        }
     }
 
     /// The trace.

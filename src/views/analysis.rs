@@ -31,6 +31,17 @@ pub fn trace_analysis(l: &Loaded, trace_index: u32) -> Option<Arc<TraceAnalysis>
     Some(a)
 }
 
+/// Keeps an analysis computed elsewhere (the analysis worker) for (load, trace).
+pub fn remember(generation: u32, trace_index: u32, analysis: TraceAnalysis) -> Arc<TraceAnalysis> {
+    let a = Arc::new(analysis);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(g, _), _| *g == generation);
+        c.insert((generation, trace_index), a.clone());
+    });
+    a
+}
+
 /// The cached analysis, without computing it.
 pub fn cached(l: &Loaded, trace_index: u32) -> Option<Arc<TraceAnalysis>> {
     CACHE.with(|c| c.borrow().get(&(l.generation, trace_index)).cloned())

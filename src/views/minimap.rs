@@ -1,8 +1,10 @@
 //! The minimap: every span of the trace drawn on a canvas (one thin line per span, rows
-//! squeezed to the height, service colours), and a draggable, resizable window that sets the
+//! squeezed to the height, service colours; lines sharing a pixel row and colour are merged
+//! into one rectangle before drawing), and a draggable, resizable window that sets the
 //! waterfall's zoom. Drag inside to pan, drag an edge to resize, click outside to jump,
 //! double-click to reset.
 
+use crate::raster::{merge_runs, Run};
 use crate::state::trace_view::TraceCtx;
 use crate::units;
 use leptos::prelude::*;
@@ -45,45 +47,70 @@ fn draw(ctx: TraceCtx, canvas: &web_sys::HtmlCanvasElement) {
     let Ok(c) = c.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
         return;
     };
-    let _ = c.scale(dpr, dpr);
-    c.clear_rect(0.0, 0.0, w, HEIGHT);
+    c.clear_rect(0.0, 0.0, w * dpr, HEIGHT * dpr);
     let colours = palette();
     let trace = ctx.trace();
     let t0 = ctx.axis.0;
     let dur = ctx.axis.1.saturating_sub(t0).max(1) as f64;
-    ctx.loaded.with_value(|l| {
+    let runs = ctx.loaded.with_value(|l| {
         let set = &l.set;
         let spans = set.trace_spans(&trace);
         let n = spans.len().max(1) as f64;
         let line = (HEIGHT / n).clamp(0.5, 3.0);
         // Resource → colour once, not per span.
-        let mut by_resource: Vec<Option<usize>> = Vec::new();
-        let mut current = usize::MAX;
-        for (i, s) in spans.iter().enumerate() {
+        let mut by_resource: Vec<Option<u32>> = Vec::new();
+        let mut slot_of = |s: &spanlens_core::model::Span| {
             let r = s.resource as usize;
             if r >= by_resource.len() {
                 by_resource.resize(r + 1, None);
             }
-            let slot = match by_resource.get(r).copied().flatten() {
+            match by_resource.get(r).copied().flatten() {
                 Some(slot) => slot,
                 None => {
-                    let slot = units::service_slot(set.service_name(s)) as usize;
+                    let slot = units::service_slot(set.service_name(s)) as u32;
                     if let Some(x) = by_resource.get_mut(r) {
                         *x = Some(slot);
                     }
                     slot
                 }
-            };
-            if slot != current {
-                current = slot;
-                c.set_fill_style_str(colours.get(slot).map(String::as_str).unwrap_or("#888"));
             }
-            let x0 = s.display_start_unix_nanos().saturating_sub(t0) as f64 / dur * w;
-            let x1 = s.display_end_unix_nanos().saturating_sub(t0) as f64 / dur * w;
-            let y = i as f64 / n * (HEIGHT - line);
-            c.fill_rect(x0, y, (x1 - x0).max(1.0), line);
-        }
+        };
+        let px = |nanos: u64| nanos.saturating_sub(t0) as f64 / dur * w * dpr;
+        let lines: Vec<Run> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let x0 = px(s.display_start_unix_nanos()).floor().max(0.0) as u32;
+                let x1 = px(s.display_end_unix_nanos()).ceil().max(0.0) as u32;
+                Run {
+                    slot: slot_of(s),
+                    row: (i as f64 / n * (HEIGHT - line) * dpr).floor() as u32,
+                    x0,
+                    x1: x1.max(x0 + 1),
+                }
+            })
+            .collect();
+        (merge_runs(lines.into_iter()), (line * dpr).round().max(1.0))
     });
+    let (runs, height) = runs;
+    let mut current = u32::MAX;
+    for run in runs {
+        if run.slot != current {
+            current = run.slot;
+            c.set_fill_style_str(
+                colours
+                    .get(run.slot as usize)
+                    .map(String::as_str)
+                    .unwrap_or("#888"),
+            );
+        }
+        c.fill_rect(
+            f64::from(run.x0),
+            f64::from(run.row),
+            f64::from(run.x1 - run.x0),
+            height,
+        );
+    }
 }
 
 /// The minimap of the open trace.
@@ -96,7 +123,8 @@ pub fn Minimap(ctx: TraceCtx) -> impl IntoView {
     Effect::new(move |_| {
         let _ = state.theme.get();
         if let Some(c) = canvas.get() {
-            draw(ctx, &c);
+            // In a task of its own, after the waterfall's first rows.
+            set_timeout(move || draw(ctx, &c), std::time::Duration::ZERO);
         }
     });
     let _resize = window_event_listener(leptos::ev::resize, move |_| {

@@ -2,10 +2,11 @@
 //! (`spanlens_core::analysis::analyze_set`), computed off the main thread.
 //!
 //! When a load finishes, [`remember_set_bytes`] starts `public/analysis-worker.js` with the
-//! set's postcard bytes (the buffer the load worker produced, transferred; nothing is
-//! re-encoded or copied): the
-//! worker decodes the set once, in the background, and keeps it, so each analysis request (one
-//! per rules text) only runs `analyze_set` there. The first request is sent at once with the
+//! set's bytes in the `set_transfer` format (the buffer the load worker produced,
+//! transferred; nothing is re-encoded or copied): the worker decodes the set once, in the
+//! background, and keeps it, so each analysis request (one per rules text) only runs
+//! `analyze_set` there, and a trace page's analysis ([`request_trace_analysis`]) only
+//! `analyze_trace`. The first request is sent at once with the
 //! current rules, so the analysis views usually open on a ready result. Results come back as
 //! postcard bytes and are cached per (load generation, rules text); switching views or pages
 //! never recomputes. The rules come from the URL (`rules=`, base64url), else local storage,
@@ -17,7 +18,7 @@ use crate::state::trace_view::Shared;
 use crate::state::{use_app, Loaded};
 use js_sys::{Object, Reflect, Uint8Array};
 use leptos::prelude::*;
-use spanlens_core::analysis::SetAnalysis;
+use spanlens_core::analysis::{SetAnalysis, TraceAnalysis};
 use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -49,15 +50,72 @@ struct Pending {
 
 type Cached = (u32, String, Arc<SetAnalysis>);
 
+/// Who waits for a trace analysis: called with the result, or `None` when the worker failed.
+type TraceWaiter = Box<dyn FnOnce(Option<TraceAnalysis>)>;
+
 thread_local! {
     static WORKER: RefCell<Option<AnalysisWorker>> = const { RefCell::new(None) };
     static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
     static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
     static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+    static TRACE_PENDING: RefCell<Vec<(u32, TraceWaiter)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn next_id() -> u32 {
+    NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    })
+}
+
+/// Asks the analysis worker of load `generation` for the analysis of one trace (built-in
+/// rules); `done` gets it later. Returns false, without calling `done`, when that worker is not
+/// running (the caller then computes it itself).
+pub fn request_trace_analysis(
+    generation: u32,
+    trace_index: u32,
+    done: impl FnOnce(Option<TraceAnalysis>) + 'static,
+) -> bool {
+    let id = next_id();
+    let msg = Object::new();
+    let _ = Reflect::set(&msg, &"type".into(), &"trace".into());
+    let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(id));
+    let _ = Reflect::set(&msg, &"trace".into(), &JsValue::from(trace_index));
+    let posted = WORKER.with(|w| {
+        w.borrow()
+            .as_ref()
+            .filter(|w| w.generation == generation)
+            .map(|w| w.worker.post_message(&msg).is_ok())
+            .unwrap_or(false)
+    });
+    if posted {
+        TRACE_PENDING.with(|p| p.borrow_mut().push((id, Box::new(done))));
+    }
+    posted
+}
+
+/// Hands a trace analysis result (or failure) to whoever waits for it.
+fn on_trace_result(kind: &str, data: &JsValue) {
+    let get = |k: &str| Reflect::get(data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let id = get("id").as_f64().unwrap_or(-1.0) as u32;
+    let waiter = TRACE_PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        let at = p.iter().position(|(i, _)| *i == id)?;
+        Some(p.swap_remove(at).1)
+    });
+    let Some(waiter) = waiter else { return };
+    let result = if kind == "traceDone" {
+        let bytes = get("result").unchecked_into::<Uint8Array>().to_vec();
+        postcard::from_bytes::<TraceAnalysis>(&bytes).ok()
+    } else {
+        None
+    };
+    waiter(result);
 }
 
 /// Starts the analysis worker of a freshly loaded set (called by the load glue with the set's
-/// postcard bytes): the worker decodes the set in the background and analyses it at once with
+/// `set_transfer` bytes): the worker decodes the set in the background and analyses it at once with
 /// the current rules, so the analysis views usually open on a ready result.
 pub fn remember_set_bytes(generation: u32, bytes: &Uint8Array) {
     CACHE.with(|c| c.borrow_mut().retain(|(g, _, _)| *g == generation));
@@ -124,8 +182,7 @@ fn request(ctx: SetAnalysisCtx, loaded: &Loaded, rules: String) {
     let has_worker = WORKER.with(|w| w.borrow().as_ref().is_some_and(|w| w.generation == generation));
     if !has_worker {
         // No bytes from the load worker (e.g. an older build of it): encode the set here.
-        let started = postcard::to_allocvec(&loaded.set)
-            .map_err(|e| e.to_string())
+        let started = crate::set_transfer::encode(loaded.set.clone())
             .and_then(|v| start_worker(generation, &Uint8Array::from(v.as_slice())));
         if let Err(e) = started {
             ctx.status
@@ -150,6 +207,10 @@ fn start_worker(generation: u32, bytes: &Uint8Array) -> Result<(), String> {
         set_timeout(move || drop(old), std::time::Duration::from_millis(0));
     }
     PENDING.with(|p| *p.borrow_mut() = None);
+    // The old worker's trace requests will never be answered: let their waiters fall back.
+    for (_, waiter) in TRACE_PENDING.with(|p| std::mem::take(&mut *p.borrow_mut())) {
+        waiter(None);
+    }
     let js = bindings_url().ok_or("the app's module URL is unknown")?;
     let opts = WorkerOptions::new();
     opts.set_type(WorkerType::Module);
@@ -178,11 +239,7 @@ fn start_worker(generation: u32, bytes: &Uint8Array) -> Result<(), String> {
 }
 
 fn send(generation: u32, rules: String, waiting: Option<RwSignal<Status>>) {
-    let id = NEXT_ID.with(|n| {
-        let id = n.get();
-        n.set(id.wrapping_add(1));
-        id
-    });
+    let id = next_id();
     let msg = Object::new();
     let _ = Reflect::set(&msg, &"type".into(), &"analyze".into());
     let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(id));
@@ -213,6 +270,10 @@ fn send(generation: u32, rules: String, waiting: Option<RwSignal<Status>>) {
 
 fn on_result(generation: u32, data: JsValue) {
     let get = |k: &str| Reflect::get(&data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    if let Some(kind @ ("traceDone" | "traceError")) = get("type").as_string().as_deref() {
+        on_trace_result(kind, &data);
+        return;
+    }
     let id = get("id").as_f64().unwrap_or(-1.0) as u32;
     let pending = PENDING.with(|p| {
         let mut p = p.borrow_mut();

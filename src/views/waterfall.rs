@@ -35,7 +35,9 @@ pub fn Waterfall(ctx: TraceCtx) -> impl IntoView {
     };
     Effect::new(move |_| {
         if scroller.get().is_some() {
-            measure();
+            // At the next frame, when the browser lays the page out anyway (reading the height
+            // now would force a layout inside the task that builds the page).
+            request_animation_frame(measure);
         }
     });
     let _resize = window_event_listener(leptos::ev::resize, move |_| measure());

@@ -1,12 +1,14 @@
 //! The worker side of the set analysis: the `SetAnalyzer` wasm export that
-//! `public/analysis-worker.js` drives. It decodes the assembled set once (postcard, as the load
-//! worker produced it) when a load finishes, then runs [`spanlens_core::analysis::analyze_set`]
-//! for each rules text it is asked about (TOML or JSON; empty = the built-in rules), returning
-//! the `SetAnalysis` as postcard bytes. The time of each phase is kept for the benchmark.
+//! `public/analysis-worker.js` drives. It decodes the assembled set once (in the `set_transfer`
+//! format, as the load worker produced it) when a load finishes, then runs
+//! [`spanlens_core::analysis::analyze_set`] for each rules text it is asked about (TOML or JSON;
+//! empty = the built-in rules), returning the `SetAnalysis` as postcard bytes, and
+//! [`spanlens_core::analysis::analyze_trace`] for the trace a trace page opens (built-in rules,
+//! as the page's own fallback uses). The time of each phase is kept for the benchmark.
 //!
 //! Not here: any statistic of its own; the main-thread side is `views::set_analysis`.
 
-use spanlens_core::analysis::{analyze_set, Rules};
+use spanlens_core::analysis::{analyze_set, analyze_trace, Rules};
 use spanlens_core::model::TraceSet;
 use wasm_bindgen::prelude::*;
 
@@ -48,9 +50,9 @@ pub struct SetAnalyzer {
 impl SetAnalyzer {
     /// Decodes the set.
     #[wasm_bindgen(constructor)]
-    pub fn new(set_postcard: &[u8]) -> Result<SetAnalyzer, JsError> {
+    pub fn new(set_bytes: Vec<u8>) -> Result<SetAnalyzer, JsError> {
         let t0 = now_ms();
-        let set: TraceSet = postcard::from_bytes(set_postcard).map_err(|e| JsError::new(&e.to_string()))?;
+        let set: TraceSet = crate::set_transfer::decode_all(set_bytes).map_err(|e| JsError::new(&e))?;
         Ok(SetAnalyzer {
             set,
             decode_ms: now_ms() - t0,
@@ -69,6 +71,14 @@ impl SetAnalyzer {
         self.analyze_ms = t1 - t0;
         self.encode_ms = now_ms() - t1;
         Ok(out)
+    }
+
+    /// Analyses one trace of the set with the built-in rules; returns the `TraceAnalysis` as
+    /// postcard bytes.
+    pub fn analyze_trace(&self, trace_index: u32) -> Result<Vec<u8>, JsError> {
+        let analysis = analyze_trace(&self.set, trace_index, &Rules::builtin())
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        postcard::to_allocvec(&analysis).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Milliseconds spent decoding the set.

@@ -1,7 +1,8 @@
 //! The worker side of loading: the `SetLoader` wasm export that `public/worker.js` drives. It
 //! feeds each document to [`spanlens_core::formats::read_into`] (several files merge into one
-//! builder), assembles the set once, and hands it back as postcard bytes plus the diagnostics as
-//! JSON (diagnostics use optional fields, which a non-self-describing format cannot carry).
+//! builder), assembles the set once, and hands it back in the `set_transfer` format plus the
+//! diagnostics as JSON (diagnostics use optional fields, which a non-self-describing format
+//! cannot carry).
 //!
 //! Not here: any parsing of its own; progress and file reading are in `worker.js`.
 
@@ -49,7 +50,7 @@ impl SetLoader {
         self.builder.as_ref().map(|b| b.span_count() as u32).unwrap_or(0)
     }
 
-    /// Assembles the set and returns it as postcard bytes (diagnostics kept for
+    /// Assembles the set and returns it in the `set_transfer` format (diagnostics kept for
     /// [`SetLoader::diagnostics_json`]).
     pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
         let builder = self
@@ -59,7 +60,7 @@ impl SetLoader {
         let mut set = builder.finish();
         let diagnostics = std::mem::take(&mut set.diagnostics);
         self.diagnostics = serde_json::to_string(&diagnostics).map_err(|e| JsError::new(&e.to_string()))?;
-        postcard::to_allocvec(&set).map_err(|e| JsError::new(&e.to_string()))
+        crate::set_transfer::encode(set).map_err(|e| JsError::new(&e))
     }
 
     /// The diagnostics of the assembled set, as JSON.

@@ -1,7 +1,8 @@
 //! Loading traces off the main thread. [`load`] starts one Web Worker (`public/worker.js`) per
 //! load, hands it the app's already-compiled wasm module and the inputs (files, pasted text or
 //! fetched bytes), shows its progress, and on completion decodes the assembled set into the app
-//! state. [`cancel`] terminates the worker, which also frees all of its memory.
+//! state, a slice at a time between frames (`set_transfer`). [`cancel`] terminates the worker,
+//! which also frees all of its memory, and stops a decode in progress.
 //!
 //! `entry` is the other side: the wasm export the worker calls. Not here: any parsing.
 
@@ -12,7 +13,6 @@ use crate::routes::Source;
 use crate::state::{AppState, Loaded, Progress};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
-use spanlens_core::model::TraceSet;
 use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -53,6 +53,115 @@ enum Kept {
 thread_local! {
     static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
     static LAST_INPUTS: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+    /// Changes with every load or cancel; a decode still running for an older load stops.
+    static LOAD_TOKEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// What the worker handed back, waiting to be decoded.
+struct Received {
+    /// The set in the `set_transfer` format, copied into wasm memory.
+    bytes: Vec<u8>,
+    /// The same bytes as the worker sent them, passed on to the analysis worker.
+    set_bytes: Uint8Array,
+    diagnostics: String,
+    names: Vec<String>,
+    source: Source,
+    kept: Option<Vec<Kept>>,
+    then: Option<Then>,
+}
+
+/// Milliseconds of decoding per slice before the page gets the thread back.
+const SLICE_MS: f64 = 8.0;
+
+fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Gives the thread back to the page (input, rendering) until the next task.
+async fn yield_to_page() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Decodes the received set a slice at a time (so the page stays responsive while a big set
+/// comes in), then puts it in the state and runs the load's continuation. Stops quietly when
+/// another load or a cancel came in meanwhile.
+async fn decode_in_slices(state: AppState, token: u32, received: Received) {
+    let still_current = || LOAD_TOKEN.with(|t| t.get()) == token;
+    let Received {
+        bytes,
+        set_bytes,
+        diagnostics,
+        names,
+        source,
+        kept,
+        then,
+    } = received;
+    // Start in a task of its own, not inside the worker's message event.
+    yield_to_page().await;
+    if !still_current() {
+        return;
+    }
+    let mut decoder = crate::set_transfer::Decoder::new(bytes);
+    let mut slice_start = now_ms();
+    while !decoder.is_done() {
+        if let Err(e) = decoder.step() {
+            state.progress.set(None);
+            state.alert(format!("Loading failed: {e}"));
+            return;
+        }
+        if now_ms() - slice_start >= SLICE_MS {
+            let spans = decoder.spans_decoded() as u32;
+            state.progress.update(|p| {
+                if let Some(p) = p {
+                    p.phase = "decoding".into();
+                    p.spans = spans;
+                }
+            });
+            yield_to_page().await;
+            if !still_current() {
+                return;
+            }
+            slice_start = now_ms();
+        }
+    }
+    // Putting the set in the state renders its first view: a task of its own too.
+    yield_to_page().await;
+    if !still_current() {
+        return;
+    }
+    let set = match decoder.finish() {
+        Ok(set) => set,
+        Err(e) => {
+            state.progress.set(None);
+            state.alert(format!("Loading failed: {e}"));
+            return;
+        }
+    };
+    let diagnostics = serde_json::from_str(&diagnostics).unwrap_or_default();
+    mark("spanlens:set-decoded");
+    let generation = state.generation.get_untracked() + 1;
+    state.generation.set(generation);
+    let loaded = Loaded::new(set, diagnostics, names, source, generation);
+    crate::views::set_analysis::remember_set_bytes(generation, &set_bytes);
+    if loaded.summaries.is_empty() {
+        state.alert(format!(
+            "{}: no spans found{}",
+            loaded.names.join(", "),
+            skipped_note(&loaded)
+        ));
+    }
+    state.progress.set(None);
+    if let Some(k) = kept {
+        LAST_INPUTS.with(|l| *l.borrow_mut() = k);
+    }
+    state.loaded.set(Some(Arc::new(loaded)));
+    mark("spanlens:set-ready");
+    if let Some(then) = then {
+        then(state);
+    }
 }
 
 /// The inputs of the last successful load, as (name, bytes).
@@ -95,6 +204,7 @@ fn bindings_url() -> Option<String> {
 
 /// Stops the running load, if any.
 pub fn cancel(state: AppState) {
+    LOAD_TOKEN.with(|t| t.set(t.get().wrapping_add(1)));
     RUNNING.with(|r| {
         if let Some(running) = r.borrow_mut().take() {
             running.worker.terminate();
@@ -190,40 +300,21 @@ fn start(state: AppState, jobs: Vec<Job>, source: Source, then: Then) -> Result<
                 }
                 mark("spanlens:set-received");
                 let set_bytes = set.unchecked_into::<Uint8Array>();
-                let bytes = set_bytes.to_vec();
                 let names: Vec<String> = Array::from(&get(&data, "names"))
                     .iter()
                     .filter_map(|v| v.as_string())
                     .collect();
-                match decode(&bytes, &get_str(&data, "diagnostics")) {
-                    Ok((set, diagnostics)) => {
-                        mark("spanlens:set-decoded");
-                        let generation = state.generation.get_untracked() + 1;
-                        state.generation.set(generation);
-                        let loaded = Loaded::new(set, diagnostics, names, source.clone(), generation);
-                        crate::views::set_analysis::remember_set_bytes(generation, &set_bytes);
-                        if loaded.summaries.is_empty() {
-                            state.alert(format!(
-                                "{}: no spans found{}",
-                                loaded.names.join(", "),
-                                skipped_note(&loaded)
-                            ));
-                        }
-                        state.progress.set(None);
-                        if let Some(k) = kept.borrow_mut().take() {
-                            LAST_INPUTS.with(|l| *l.borrow_mut() = k);
-                        }
-                        state.loaded.set(Some(Arc::new(loaded)));
-                        mark("spanlens:set-ready");
-                        if let Some(then) = then.borrow_mut().take() {
-                            then(state);
-                        }
-                    }
-                    Err(e) => {
-                        state.progress.set(None);
-                        state.alert(format!("Loading failed: {e}"));
-                    }
-                }
+                let received = Received {
+                    bytes: set_bytes.to_vec(),
+                    set_bytes,
+                    diagnostics: get_str(&data, "diagnostics"),
+                    names,
+                    source: source.clone(),
+                    kept: kept.borrow_mut().take(),
+                    then: then.borrow_mut().take(),
+                };
+                let token = LOAD_TOKEN.with(|t| t.get());
+                wasm_bindgen_futures::spawn_local(decode_in_slices(state, token, received));
             }
             _ => {}
         }
@@ -258,15 +349,6 @@ fn finish_worker() {
         // Dropping the closure while it runs is not allowed; free it on the next tick.
         set_timeout(move || drop(running), std::time::Duration::from_millis(0));
     }
-}
-
-fn decode(
-    bytes: &[u8],
-    diagnostics: &str,
-) -> Result<(TraceSet, spanlens_core::diagnostics::Diagnostics), String> {
-    let set: TraceSet = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
-    let diagnostics = serde_json::from_str(diagnostics).unwrap_or_default();
-    Ok((set, diagnostics))
 }
 
 /// A `performance.mark` for the benchmark.

@@ -8,7 +8,7 @@
 // Usage: node tests/bench/bench.mjs [spans]   (prints a JSON summary)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import { bigToFile } from '../gen/otlp.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
-const dist = path.join(repo, 'dist');
+const dist = process.env.SPANLENS_DIST || path.join(repo, 'dist');
 const spans = Number(process.argv[2] || 100000);
 const file = path.join(os.tmpdir(), `spanlens-bench-${spans}.json`);
 if (!existsSync(file)) bigToFile(spans, file);
@@ -68,8 +68,32 @@ await page.addInitScript(() => {
 await page.goto(server.base + '/');
 await page.waitForSelector('[data-testid=file-input]');
 await page.evaluate(() => { window.__gaps = []; });
+// SPANLENS_PROFILE=file.cpuprofile: a CPU profile of the main thread from the drop to the first rows, top
+// functions by self time on stderr (to find what blocks the page).
+const prof = process.env.SPANLENS_PROFILE ? await page.context().newCDPSession(page) : null;
+if (prof) {
+  await prof.send('Profiler.enable');
+  await prof.send('Profiler.setSamplingInterval', { interval: 200 });
+  await prof.send('Profiler.start');
+}
 await page.setInputFiles('[data-testid=file-input]', file);
 await page.waitForSelector('[data-span-id]', { timeout: 120000 });
+if (prof) {
+  await page.waitForTimeout(500);
+  const { profile } = await prof.send('Profiler.stop');
+  // Also saved whole, for Chrome DevTools' Performance panel.
+  writeFileSync(process.env.SPANLENS_PROFILE, JSON.stringify(profile));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id);
+    const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}`;
+    self.set(key, (self.get(key) || 0) + (dt[i] || 0) / 1000);
+  });
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40);
+  for (const [k, ms] of top) process.stderr.write(`${ms.toFixed(1).padStart(8)} ms  ${k}\n`);
+}
 const load = await page.evaluate(() => {
   const mark = (n) => performance.getEntriesByName(n).map((e) => e.startTime)[0];
   return {

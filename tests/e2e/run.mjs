@@ -170,6 +170,34 @@ await test('TraceQL find, search over the loaded file, and inline parse errors',
   await page.click('a[href="/search"]');
   await page.fill('[data-testid=traceql-input]', '{ status = error ');
   await page.waitForSelector('[data-testid=traceql-error]');
+  // The builder offers the set's scoped attribute names and, once one is chosen, its typed
+  // values; it writes TraceQL that finds the traces holding that value.
+  await page.click('details summary:has-text("Query builder")');
+  await page.waitForFunction(() => [...document.querySelectorAll('#tag-names option')].some((o) => o.value === 'span.http.method'));
+  const tagNames = await page.$$eval('#tag-names option', (os) => os.map((o) => o.value));
+  assert(tagNames.includes('resource.service.name') && tagNames.every((n) => /^(span|resource)\./.test(n)), `tag names ${tagNames.slice(0, 5)}`);
+  await page.fill('[data-testid=builder-tag-key]', 'span.http.method');
+  await page.dispatchEvent('[data-testid=builder-tag-key]', 'change');
+  const listId = await page.getAttribute('[data-testid=builder-tag-value]', 'list');
+  await page.waitForFunction((id) => document.querySelectorAll(`#${id} option`).length > 0, listId);
+  const methods = await page.$$eval(`#${listId} option`, (os) => os.map((o) => o.value));
+  assert(JSON.stringify(methods) === JSON.stringify(['GET', 'POST']), `http.method values ${methods}`);
+  await page.fill('[data-testid=builder-tag-value]', 'POST');
+  await page.click('button:has-text("Write TraceQL")');
+  const written = await page.inputValue('[data-testid=traceql-input]');
+  assert(written === '{ span.http.method = "POST" }', `builder wrote ${written}`);
+  await page.click('[data-testid=search-button]');
+  await page.waitForSelector('[data-testid=search-results] [data-trace-id]');
+  // The traces of the file holding a POST span, read here independently of the app.
+  const postTraces = new Set();
+  for (const line of readFileSync(path.join(fixtures, 'otlp', 'oteldemo-file-exporter-5-traces.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+    for (const rs of JSON.parse(line).resourceSpans) for (const ss of rs.scopeSpans) for (const sp of ss.spans) {
+      if ((sp.attributes || []).some((a) => a.key === 'http.method' && a.value.stringValue === 'POST')) postTraces.add(sp.traceId.toLowerCase());
+    }
+  }
+  const found = await page.$$eval('[data-testid=search-results] [data-trace-id]', (rs) => rs.map((r) => r.dataset.traceId).sort());
+  assert(JSON.stringify(found) === JSON.stringify([...postTraces].sort()), `builder search found ${found}, expected ${[...postTraces]}`);
+  await page.screenshot({ path: path.join(shots, 'search-builder.png') });
   await page.fill('[data-testid=traceql-input]', '{ duration > 1ms }');
   await page.click('[data-testid=search-button]');
   await page.waitForSelector('[data-testid=search-results] [data-trace-id]');

@@ -190,6 +190,42 @@ await test('TraceQL search on the real server lists what spanlens query finds', 
   assert(u.searchParams.get('start') && u.searchParams.get('end'), `time range lost opening a hit: ${page.url()}`);
 });
 
+await test('the search builder offers the server\'s attribute names and typed values', async (page) => {
+  const tags = await (await fetch(`${base}/api/v2/search/tags`)).json();
+  const scoped = [...new Set(tags.scopes.filter((s) => s.name !== 'intrinsic').flatMap((s) => s.tags.map((t) => `${s.name}.${t}`)))].sort();
+  assert(scoped.some((t) => t.startsWith('span.')), `the server lists no span attributes: ${JSON.stringify(tags).slice(0, 300)}`);
+  // A span attribute with string values, and its values as the server lists them.
+  let key = null;
+  let values = [];
+  for (const t of scoped.filter((t) => t.startsWith('span.'))) {
+    const v = (await (await fetch(`${base}/api/v2/search/tag/${encodeURIComponent(t)}/values`)).json()).tagValues || [];
+    if (v.length > 0 && v.every((x) => x.type === 'string')) { key = t; values = v.map((x) => x.value); break; }
+  }
+  assert(key, 'no span attribute with string values on the server');
+  await open(page, `/search?source=server&start=${winStart}&end=${winEnd}`);
+  await page.click('details summary:has-text("Query builder")');
+  await page.waitForFunction((n) => document.querySelectorAll('#tag-names option').length === n, scoped.length, { timeout: 15000 });
+  const offered = await page.$$eval('#tag-names option', (os) => os.map((o) => o.value));
+  assert(JSON.stringify(offered) === JSON.stringify(scoped), `builder offers ${offered.slice(0, 5)}…, server lists ${scoped.slice(0, 5)}…`);
+  await page.fill('[data-testid=builder-tag-key]', key);
+  await page.dispatchEvent('[data-testid=builder-tag-key]', 'change');
+  const listId = await page.getAttribute('[data-testid=builder-tag-value]', 'list');
+  await page.waitForFunction(([id, n]) => document.querySelectorAll(`#${id} option`).length === n, [listId, values.length], { timeout: 15000 });
+  const offeredValues = (await page.$$eval(`#${listId} option`, (os) => os.map((o) => o.value))).sort();
+  assert(JSON.stringify(offeredValues) === JSON.stringify([...values].sort()), `values of ${key}: ${offeredValues} vs ${values}`);
+  await page.fill('[data-testid=builder-tag-value]', values[0]);
+  await page.click('button:has-text("Write TraceQL")');
+  const written = await page.inputValue('[data-testid=traceql-input]');
+  assert(written === `{ ${key} = ${JSON.stringify(values[0])} }`, `builder wrote ${written}`);
+  await page.click('[data-testid=search-button]');
+  await page.waitForSelector('[data-testid=search-results] [data-trace-id]', { timeout: 15000 });
+  const want = JSON.parse(cli(['query', written, ...clientFiles, '--format', 'json', '--limit', '1000']));
+  const wantIds = [...new Set((want.traces || []).map((t) => (t.traceID || t.traceId || t.trace_id).padStart(32, '0')))].sort();
+  const got = [...new Set((await page.$$eval('[data-testid=search-results] [data-trace-id]', (rs) => rs.map((r) => r.dataset.traceId))).map((id) => id.padStart(32, '0')))].sort();
+  assert(wantIds.length > 0 && JSON.stringify(got) === JSON.stringify(wantIds), `builder search lists ${got}, spanlens query finds ${wantIds}`);
+  await page.screenshot({ path: path.join(shots, 'server-search-builder.png') });
+});
+
 await test('share a dropped Zipkin file through POST /api/upload; the permalink opens it elsewhere', async (page) => {
   await open(page);
   await dropFiles(page, [YELP]);

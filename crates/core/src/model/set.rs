@@ -190,6 +190,23 @@ impl TraceSet {
         }
     }
 
+    /// Takes the assembled set apart, for a transfer format that moves its vectors in pieces.
+    /// [`TraceSet::from_assembled_parts`] puts the same pieces back together.
+    pub fn into_parts(self) -> (Arena, Vec<Span>, Vec<Trace>, Diagnostics) {
+        (self.arena, self.spans, self.traces, self.diagnostics)
+    }
+
+    /// Rebuilds a set from the pieces [`TraceSet::into_parts`] gave, unchanged. The pieces must
+    /// come from one assembled set: nothing here checks that their indexes agree.
+    pub fn from_assembled_parts(
+        arena: Arena,
+        spans: Vec<Span>,
+        traces: Vec<Trace>,
+        diagnostics: Diagnostics,
+    ) -> Self {
+        TraceSet::from_parts(arena, spans, traces, diagnostics)
+    }
+
     /// Turns the set back into a builder (to add more spans and assemble again).
     pub fn into_builder(self) -> TraceSetBuilder {
         TraceSetBuilder {
