@@ -114,6 +114,13 @@ pub fn SearchPage() -> impl IntoView {
 
     let is_local = move || Source::parse(&source.get()) == Source::Local;
 
+    // The data source's settings (read untracked: callers track `source` through `is_local`).
+    let tempo_settings = move || {
+        state
+            .tempo
+            .get_untracked()
+            .for_source(&Source::parse(&source.get_untracked()))
+    };
     // Values for the builder, once it is opened: from the loaded set (every span and
     // resource), or the tag endpoints.
     Effect::new(move |_| {
@@ -132,10 +139,7 @@ pub fn SearchPage() -> impl IntoView {
             names.set(ops);
             tag_names.set(tags);
         } else {
-            let settings = state
-                .tempo
-                .get_untracked()
-                .for_source(&Source::parse(&source.get()));
+            let settings = tempo_settings();
             leptos::task::spawn_local(async move {
                 if let Ok(v) = crate::api::tag_values(&settings, "service.name").await {
                     let _ = services.try_set(v);
@@ -163,10 +167,7 @@ pub fn SearchPage() -> impl IntoView {
             });
             row.values.set(values);
         } else {
-            let settings = state
-                .tempo
-                .get_untracked()
-                .for_source(&Source::parse(&source.get_untracked()));
+            let settings = tempo_settings();
             leptos::task::spawn_local(async move {
                 let tag = tag_suggestions::values_query_tag(&key);
                 let mut values = crate::api::typed_tag_values(&settings, &tag)

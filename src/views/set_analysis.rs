@@ -61,6 +61,18 @@ thread_local! {
     static TRACE_PENDING: RefCell<Vec<(u32, TraceWaiter)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Posts a message to the analysis worker of load `generation`; false when that worker is
+/// not running.
+fn post_to_worker(generation: u32, msg: &Object) -> bool {
+    WORKER.with(|w| {
+        w.borrow()
+            .as_ref()
+            .filter(|w| w.generation == generation)
+            .map(|w| w.worker.post_message(msg).is_ok())
+            .unwrap_or(false)
+    })
+}
+
 fn next_id() -> u32 {
     NEXT_ID.with(|n| {
         let id = n.get();
@@ -82,13 +94,7 @@ pub fn request_trace_analysis(
     let _ = Reflect::set(&msg, &"type".into(), &"trace".into());
     let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(id));
     let _ = Reflect::set(&msg, &"trace".into(), &JsValue::from(trace_index));
-    let posted = WORKER.with(|w| {
-        w.borrow()
-            .as_ref()
-            .filter(|w| w.generation == generation)
-            .map(|w| w.worker.post_message(&msg).is_ok())
-            .unwrap_or(false)
-    });
+    let posted = post_to_worker(generation, &msg);
     if posted {
         TRACE_PENDING.with(|p| p.borrow_mut().push((id, Box::new(done))));
     }
@@ -244,13 +250,7 @@ fn send(generation: u32, rules: String, waiting: Option<RwSignal<Status>>) {
     let _ = Reflect::set(&msg, &"type".into(), &"analyze".into());
     let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(id));
     let _ = Reflect::set(&msg, &"rules".into(), &JsValue::from_str(&rules));
-    let posted = WORKER.with(|w| {
-        w.borrow()
-            .as_ref()
-            .filter(|w| w.generation == generation)
-            .map(|w| w.worker.post_message(&msg).is_ok())
-            .unwrap_or(false)
-    });
+    let posted = post_to_worker(generation, &msg);
     if !posted {
         if let Some(s) = waiting {
             s.set(Status::Failed("The analysis worker is not running".into()));
