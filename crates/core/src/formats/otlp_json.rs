@@ -9,27 +9,32 @@
 //! integers or names; 64-bit integers as strings or JSON numbers (never through `f64`);
 //! doubles as numbers or `"NaN"`/`"Infinity"`/`"-Infinity"`; old `instrumentationLibrarySpans`.
 //!
-//! The document is validated as UTF-8 once, then streamed by our own JSON scanner (`scan`, a
-//! serde `Deserializer`) through `DeserializeSeed`s straight into the builder (no intermediate
-//! tree; strings are borrowed from the input when unescaped). Key order inside an
-//! object is free: a resource or scope that comes after its spans is patched in afterwards.
-//! Bad spans are skipped or repaired and reported as diagnostics. Not here: format detection,
-//! writing (see `formats::writers`).
+//! The document is validated as UTF-8 once, then read by hand with our own JSON scanner
+//! (`scan`): `doc` reads the envelopes, `span` the spans, `hand` the attributes, straight into
+//! the builder (no intermediate tree, no serde visitors; strings are borrowed from the input
+//! when unescaped). `fast` reads the common fields and attributes of the compact layout that
+//! writers emit by comparing bytes, leaving anything else to the general path; `intern`
+//! caches interned strings. Key order inside an object is free: a resource or scope that
+//! comes after its spans is patched in afterwards. Bad spans are skipped or repaired and
+//! reported as diagnostics. Not here: format detection, writing (see `formats::writers`).
 
 use crate::diagnostics::DiagnosticKind;
 use crate::model::{
-    Event, IdEncoding, KeyValue, Link, Range32, Resource, Scope, Span, SpanId, SpanKind, StatusCode, StrId,
-    TraceId, TraceSetBuilder, Value,
+    Event, IdEncoding, KeyValue, Link, Range32, Span, SpanId, SpanKind, StrId, TraceId, TraceSetBuilder,
+    Value,
 };
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use std::borrow::Cow;
-use std::fmt;
 
+mod doc;
+mod fast;
 mod hand;
+mod intern;
 mod scan;
+mod span;
+
+pub(crate) use intern::InternCache;
 
 const B64_CONFIG: GeneralPurposeConfig =
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
@@ -47,7 +52,7 @@ pub(crate) fn read(bytes: &[u8], builder: &mut TraceSetBuilder) -> Result<(), St
     }
     let mark = Mark::take(builder);
     // Shared by every document of this input: interned ids stay valid across a rollback.
-    let mut cache = InternCache::new();
+    let mut cache = InternCache::for_input(bytes.len());
     let whole_error = match parse_document(trimmed, builder, None, &mut cache) {
         Ok(true) => return Ok(()),
         Ok(false) => {
@@ -165,15 +170,10 @@ fn parse_document(
         let (line, column) = scan::line_column(bytes, e.valid_up_to());
         format!("invalid UTF-8 at line {line} column {column}")
     })?;
-    let de = scan::Scanner::new(text);
-    let mut ctx = Ctx::new(builder, line, cache, &de);
-    let found = DocSeed {
-        ctx: &mut ctx,
-        top: true,
-    }
-    .deserialize(&de)
-    .map_err(|e| de.describe(&e))?;
-    de.end().map_err(|e| de.describe(&e))?;
+    let sc = scan::Scanner::new(text);
+    let mut ctx = Ctx::new(builder, line, cache, &sc);
+    let found = doc::document(&mut ctx).map_err(|e| sc.describe(&e))?;
+    sc.end().map_err(|e| sc.describe(&e))?;
     Ok(found)
 }
 
@@ -196,7 +196,7 @@ struct Path {
     span: usize,
 }
 
-/// Parser state shared by every seed: the builder plus reusable scratch stacks.
+/// Parser state shared by every reading function: the builder plus reusable scratch stacks.
 struct Ctx<'b> {
     b: &'b mut TraceSetBuilder,
     path: Path,
@@ -206,118 +206,11 @@ struct Ctx<'b> {
     links: Vec<Link>,
     bytes: Vec<u8>,
     pending: Vec<Pending>,
-    /// Direct-mapped cache in front of the interner: `(tag, id)` per slot.
+    /// Caches in front of the interner.
     intern_cache: &'b mut InternCache,
-    /// The scanner, for the hand-written hot paths (attribute lists and values).
+    /// The scanner.
     sc: &'b scan::Scanner<'b>,
 }
-
-/// A direct-mapped cache in front of the interner: repeated keys and values (the bulk of a
-/// trace file) skip the interner's hashing. A slot keeps four overlapping 8-byte windows of
-/// its string, which cover any string of up to 32 bytes: a hit on such a string is decided by
-/// four word compares, touching no other memory. Shared with the protobuf reader.
-pub(crate) struct InternCache {
-    slots: Vec<Slot>,
-    /// A small separate table for attribute keys (few and hot: it stays in L1).
-    key_slots: Vec<Slot>,
-}
-
-/// One cache slot: the id, the length and the windows of a string.
-#[derive(Clone, Copy, Default)]
-struct Slot {
-    id: StrId,
-    len: u32,
-    words: [u64; 4],
-}
-
-/// The 8 bytes of `b` at `at`, or 0 when out of range.
-#[inline]
-fn word_at(b: &[u8], at: usize) -> u64 {
-    match b.get(at..at + 8).map(<[u8; 8]>::try_from) {
-        Some(Ok(w)) => u64::from_le_bytes(w),
-        _ => 0,
-    }
-}
-
-/// Windows at 0, 8, 16 and the last 8 bytes (clamped into the string): for strings of one
-/// length up to 32 bytes, equal windows mean equal strings. Shorter than 8: the bytes, padded.
-#[inline]
-fn windows(b: &[u8]) -> [u64; 4] {
-    let n = b.len();
-    if n < 8 {
-        let mut w = 0u64;
-        for (i, &c) in b.iter().enumerate() {
-            w |= u64::from(c) << (8 * i);
-        }
-        return [w, 0, 0, 0];
-    }
-    let last = n - 8;
-    [
-        word_at(b, 0),
-        word_at(b, last.min(8)),
-        word_at(b, last.min(16)),
-        word_at(b, last),
-    ]
-}
-
-impl InternCache {
-    pub(crate) fn new() -> Self {
-        InternCache {
-            slots: vec![Slot::default(); INTERN_CACHE_SLOTS],
-            key_slots: vec![Slot::default(); KEY_CACHE_SLOTS],
-        }
-    }
-
-    /// Interns `s` into `arena`, through the cache.
-    #[inline]
-    pub(crate) fn intern(&mut self, arena: &mut crate::model::Arena, s: &str) -> StrId {
-        Self::intern_in(&mut self.slots, arena, s)
-    }
-
-    /// Interns an attribute key, through the small key cache.
-    #[inline]
-    pub(crate) fn intern_key(&mut self, arena: &mut crate::model::Arena, s: &str) -> StrId {
-        Self::intern_in(&mut self.key_slots, arena, s)
-    }
-
-    /// Interns through `slots` (a power-of-two number of them).
-    #[inline]
-    fn intern_in(slots: &mut [Slot], arena: &mut crate::model::Arena, s: &str) -> StrId {
-        let bytes = s.as_bytes();
-        if bytes.is_empty() {
-            return StrId::EMPTY;
-        }
-        let words = windows(bytes);
-        let mut h =
-            words[0] ^ words[3].rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h = (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^= h >> 29;
-        let index = (h as usize) & (slots.len().saturating_sub(1));
-        if let Some(slot) = slots.get(index) {
-            if slot.len as usize == bytes.len()
-                && slot.words == words
-                && !slot.id.is_empty()
-                && (bytes.len() <= 32 || arena.str(slot.id) == s)
-            {
-                return slot.id;
-            }
-        }
-        let id = arena.intern(s);
-        if let Some(slot) = slots.get_mut(index) {
-            *slot = Slot {
-                id,
-                len: bytes.len() as u32,
-                words,
-            };
-        }
-        id
-    }
-}
-
-/// Slots of the intern cache (a power of two).
-const INTERN_CACHE_SLOTS: usize = 8192;
-/// Slots of the attribute key cache (a power of two).
-const KEY_CACHE_SLOTS: usize = 256;
 
 impl<'b> Ctx<'b> {
     fn new(
@@ -392,6 +285,11 @@ impl<'b> Ctx<'b> {
     fn intern_key(&mut self, s: &str) -> StrId {
         self.intern_cache.intern_key(&mut self.b.arena, s)
     }
+
+    /// Interns an attribute key and its string value, through the key's value slots.
+    fn intern_attr(&mut self, key: &str, value: &str) -> (StrId, StrId) {
+        self.intern_cache.intern_attr(&mut self.b.arena, key, value)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,9 +333,12 @@ impl Scalar<'_> {
     /// A uint64 (times): a decimal string or an integer, never through a float.
     fn to_u64(&self) -> Result<u64, String> {
         match self {
-            Scalar::Str(s) => s
-                .parse::<u64>()
-                .map_err(|_| format!("{} is not a non-negative integer", self.describe())),
+            Scalar::Str(s) => match fast::small_u64(s.as_bytes()) {
+                Some(v) => Ok(v),
+                None => s
+                    .parse::<u64>()
+                    .map_err(|_| format!("{} is not a non-negative integer", self.describe())),
+            },
             Scalar::U64(v) => Ok(*v),
             Scalar::I64(v) => Err(format!("{v} is negative")),
             other => Err(format!("{} is not an integer", other.describe())),
@@ -484,87 +385,6 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(if v >= 0 {
-                    Scalar::U64(v as u64)
-                } else {
-                    Scalar::I64(v)
-                })
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Scalar::U64(v))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Scalar::F64(v))
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Container("an array"))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Container("an object"))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// An object key as raw bytes, borrowed from the input when it has no escapes. Keys are only
-/// compared with known ASCII names, so they skip UTF-8 validation.
-struct Key<'de>(Cow<'de, [u8]>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_vec())))
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v.as_bytes())))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.as_bytes().to_vec())))
-            }
-        }
-        d.deserialize_bytes(V)
-    }
-}
-
 /// What a container turned out to be.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
@@ -572,333 +392,6 @@ enum Shape {
     Ok,
     /// Something else, skipped; names what it was.
     Wrong(&'static str),
-}
-
-/// Implements the scalar `visit_*` methods of a container visitor: `null` gives `$null`,
-/// any other scalar gives `$wrong` with `$what` bound to a description.
-macro_rules! scalars {
-    ($what:ident => $wrong:expr, null => $null:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            let $what: &'static str = "a boolean";
-            Ok($wrong)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            let $what: &'static str = "a number";
-            Ok($wrong)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            let $what: &'static str = "a number";
-            Ok($wrong)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            let $what: &'static str = "a number";
-            Ok($wrong)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            let $what: &'static str = "a string";
-            Ok($wrong)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($null)
-        }
-    };
-}
-
-/// Implements `visit_map` for a visitor that expects an array.
-macro_rules! no_map {
-    ($what:ident => $wrong:expr) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            let $what: &'static str = "an object";
-            Ok($wrong)
-        }
-    };
-}
-
-/// Implements `visit_seq` for a visitor that expects an object.
-macro_rules! no_seq {
-    ($what:ident => $wrong:expr) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            let $what: &'static str = "an array";
-            Ok($wrong)
-        }
-    };
-}
-
-/// Implements `DeserializeSeed` by `deserialize_any` with the seed as its own visitor.
-macro_rules! seed_any {
-    ($ty:ident) => {
-        impl<'de> DeserializeSeed<'de> for $ty<'_, '_> {
-            type Value = <Self as Visitor<'de>>::Value;
-            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-        }
-    };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Envelopes
-
-/// A document: an envelope object, or (at the top) an array of envelope objects. The value is
-/// true when it was a trace document.
-struct DocSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-    top: bool,
-}
-seed_any!(DocSeed);
-
-impl<'de> Visitor<'de> for DocSeed<'_, '_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an OTLP JSON document")
-    }
-    scalars!(_w => false, null => false);
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        if !self.top {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            return Ok(false);
-        }
-        let mut any = false;
-        let mut index = 0usize;
-        loop {
-            self.ctx.path.doc = Some(index);
-            self.ctx.path.rs = 0;
-            let Some(found) = seq.next_element_seed(DocSeed {
-                ctx: self.ctx,
-                top: false,
-            })?
-            else {
-                break;
-            };
-            if found {
-                any = true;
-            } else {
-                let location = format!(
-                    "{}[{index}]",
-                    self.ctx
-                        .path
-                        .line
-                        .map_or(String::new(), |l| format!("line {l}: "))
-                );
-                self.ctx.b.diagnostics.add(
-                    DiagnosticKind::InvalidDocument,
-                    location,
-                    None,
-                    None,
-                    "array element is not an OTLP trace document; skipped",
-                );
-            }
-            index += 1;
-        }
-        self.ctx.path.doc = None;
-        Ok(any)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut found = false;
-        let mut status: Option<String> = None;
-        let mut message: Option<String> = None;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"resourceSpans" | b"batches" => {
-                    self.ctx.path.rs_key = if key.as_ref() == b"batches" {
-                        "batches"
-                    } else {
-                        "resourceSpans"
-                    };
-                    let shape = map.next_value_seed(RsListSeed { ctx: self.ctx })?;
-                    found |= shape == Shape::Ok;
-                }
-                b"trace" | b"result" => {
-                    self.ctx.path.rs_key = if key.as_ref() == b"trace" {
-                        "trace.resourceSpans"
-                    } else {
-                        "result.resourceSpans"
-                    };
-                    let require_spans = key.as_ref() == b"result";
-                    let shape = map.next_value_seed(WrapSeed {
-                        ctx: self.ctx,
-                        require_spans,
-                    })?;
-                    found |= shape;
-                }
-                b"status" => {
-                    if let Scalar::Str(s) = map.next_value::<Scalar>()? {
-                        status = Some(s.into_owned());
-                    }
-                }
-                b"message" => {
-                    if let Scalar::Str(s) = map.next_value::<Scalar>()? {
-                        message = Some(s.into_owned());
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        if found {
-            if let Some(status) = status.filter(|s| s.eq_ignore_ascii_case("PARTIAL")) {
-                let text = match message.as_deref() {
-                    Some(m) if !m.is_empty() => format!("partial trace: {m}"),
-                    _ => "partial trace: the source returned only part of the trace".to_string(),
-                };
-                self.ctx.b.diagnostics.warnings.push(text.clone());
-                let location = format!("{}status", self.ctx.prefix());
-                self.ctx.b.diagnostics.add(
-                    DiagnosticKind::PartialTrace,
-                    location,
-                    None,
-                    Some("status"),
-                    format!("{status}: {text}"),
-                );
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// Tempo v2 `trace` / Jaeger v3 `result`: an object holding `resourceSpans` (or `batches`).
-struct WrapSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-    require_spans: bool,
-}
-seed_any!(WrapSeed);
-
-impl<'de> Visitor<'de> for WrapSeed<'_, '_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with resourceSpans")
-    }
-    scalars!(_w => false, null => false);
-    no_seq!(_w => false);
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut has_spans = false;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"resourceSpans" | b"batches" => {
-                    has_spans |= map.next_value_seed(RsListSeed { ctx: self.ctx })? == Shape::Ok;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(has_spans || !self.require_spans)
-    }
-}
-
-/// The `resourceSpans` array.
-struct RsListSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(RsListSeed);
-
-impl<'de> Visitor<'de> for RsListSeed<'_, '_> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of resource spans")
-    }
-    scalars!(w => Shape::Wrong(w), null => Shape::Ok);
-    no_map!(w => Shape::Wrong(w));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-        let mut index = 0usize;
-        loop {
-            self.ctx.path.rs = index;
-            match seq.next_element_seed(RsSeed { ctx: self.ctx })? {
-                None => break,
-                Some(Shape::Ok) => {}
-                Some(Shape::Wrong(w)) => {
-                    let location = self.ctx.rs_location();
-                    self.ctx.b.diagnostics.add(
-                        DiagnosticKind::InvalidField,
-                        location,
-                        None,
-                        None,
-                        format!("resource spans entry is {w}, not an object; skipped"),
-                    );
-                }
-            }
-            index += 1;
-        }
-        Ok(Shape::Ok)
-    }
-}
-
-/// One `resourceSpans` entry.
-struct RsSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(RsSeed);
-
-impl<'de> Visitor<'de> for RsSeed<'_, '_> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a resource spans object")
-    }
-    scalars!(w => Shape::Wrong(w), null => Shape::Wrong("null"));
-    no_seq!(w => Shape::Wrong(w));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
-        let ctx = self.ctx;
-        let first_span = ctx.b.spans.len();
-        let mut resource = Resource::default();
-        let mut schema_url = StrId::EMPTY;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"resource" => {
-                    match map.next_value_seed(ResourceSeed { ctx })? {
-                        Ok(r) => resource = r,
-                        Err(w) => ctx.pend(
-                            DiagnosticKind::InvalidField,
-                            "resource",
-                            format!("resource is {w}, not an object; ignored"),
-                        ),
-                    }
-                    let location = format!("{}.resource", ctx.rs_location());
-                    ctx.flush(&location, None);
-                }
-                b"scopeSpans" | b"instrumentationLibrarySpans" => {
-                    ctx.path.ss_key = if key.as_ref() == b"scopeSpans" {
-                        "scopeSpans"
-                    } else {
-                        "instrumentationLibrarySpans"
-                    };
-                    if let Shape::Wrong(w) = map.next_value_seed(SsListSeed { ctx })? {
-                        let location = ctx.rs_location();
-                        ctx.b.diagnostics.add(
-                            DiagnosticKind::InvalidField,
-                            location,
-                            None,
-                            Some(ctx.path.ss_key),
-                            format!("{} is {w}, not an array; ignored", ctx.path.ss_key),
-                        );
-                    }
-                }
-                b"schemaUrl" => {
-                    schema_url = string_field(ctx, map.next_value::<Scalar>()?, "schemaUrl");
-                    let location = ctx.rs_location();
-                    ctx.flush(&location, None);
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        resource.schema_url = schema_url;
-        let index = ctx.b.arena.push_resource(resource);
-        if let Some(spans) = ctx.b.spans.get_mut(first_span..) {
-            for s in spans {
-                s.resource = index;
-            }
-        }
-        Ok(Shape::Ok)
-    }
 }
 
 /// Reads a scalar that should be a string; reports and returns empty otherwise.
@@ -950,241 +443,6 @@ fn count_field(ctx: &mut Ctx, v: Scalar, field: &'static str) -> u32 {
     }
 }
 
-/// A `resource` object.
-struct ResourceSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(ResourceSeed);
-
-impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
-    type Value = Result<Resource, &'static str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a resource object")
-    }
-    scalars!(w => Err(w), null => Ok(Resource::default()));
-    no_seq!(w => Err(w));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut r = Resource::default();
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"attributes" => {
-                    r.attrs = {
-                        let r = map.next_value_seed(AttrListSeed {
-                            ctx,
-                            field: "attributes",
-                        })?;
-                        list(ctx, r, "attributes")
-                    }
-                }
-                b"droppedAttributesCount" => {
-                    r.dropped_attributes_count = count_field(ctx, map.next_value()?, "droppedAttributesCount")
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        if let Some(Value::Str(s)) = ctx
-            .b
-            .arena
-            .kv_slice(r.attrs)
-            .iter()
-            .find(|kv| ctx.b.arena.str(kv.key) == "service.name")
-            .map(|kv| kv.value)
-        {
-            r.service_name = s;
-        }
-        Ok(Ok(r))
-    }
-}
-
-/// The `scopeSpans` array.
-struct SsListSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(SsListSeed);
-
-impl<'de> Visitor<'de> for SsListSeed<'_, '_> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of scope spans")
-    }
-    scalars!(w => Shape::Wrong(w), null => Shape::Ok);
-    no_map!(w => Shape::Wrong(w));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-        let mut index = 0usize;
-        loop {
-            self.ctx.path.ss = index;
-            match seq.next_element_seed(SsSeed { ctx: self.ctx })? {
-                None => break,
-                Some(Shape::Ok) => {}
-                Some(Shape::Wrong(w)) => {
-                    let location = self.ctx.ss_location();
-                    self.ctx.b.diagnostics.add(
-                        DiagnosticKind::InvalidField,
-                        location,
-                        None,
-                        None,
-                        format!("scope spans entry is {w}, not an object; skipped"),
-                    );
-                }
-            }
-            index += 1;
-        }
-        Ok(Shape::Ok)
-    }
-}
-
-/// One `scopeSpans` (or `instrumentationLibrarySpans`) entry.
-struct SsSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(SsSeed);
-
-impl<'de> Visitor<'de> for SsSeed<'_, '_> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a scope spans object")
-    }
-    scalars!(w => Shape::Wrong(w), null => Shape::Wrong("null"));
-    no_seq!(w => Shape::Wrong(w));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
-        let ctx = self.ctx;
-        let first_span = ctx.b.spans.len();
-        let mut scope = Scope::default();
-        let mut schema_url = StrId::EMPTY;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"scope" | b"instrumentationLibrary" => {
-                    match map.next_value_seed(ScopeSeed { ctx })? {
-                        Ok(s) => scope = s,
-                        Err(w) => ctx.pend(
-                            DiagnosticKind::InvalidField,
-                            "scope",
-                            format!("scope is {w}, not an object; ignored"),
-                        ),
-                    }
-                    let location = format!("{}.scope", ctx.ss_location());
-                    ctx.flush(&location, None);
-                }
-                b"spans" => {
-                    if let Shape::Wrong(w) = map.next_value_seed(SpanListSeed { ctx })? {
-                        let location = ctx.ss_location();
-                        ctx.b.diagnostics.add(
-                            DiagnosticKind::InvalidField,
-                            location,
-                            None,
-                            Some("spans"),
-                            format!("spans is {w}, not an array; ignored"),
-                        );
-                    }
-                }
-                b"schemaUrl" => {
-                    schema_url = string_field(ctx, map.next_value::<Scalar>()?, "schemaUrl");
-                    let location = ctx.ss_location();
-                    ctx.flush(&location, None);
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        scope.schema_url = schema_url;
-        let index = ctx.b.arena.push_scope(scope);
-        if let Some(spans) = ctx.b.spans.get_mut(first_span..) {
-            for s in spans {
-                s.scope = index;
-            }
-        }
-        Ok(Shape::Ok)
-    }
-}
-
-/// A `scope` / `instrumentationLibrary` object.
-struct ScopeSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(ScopeSeed);
-
-impl<'de> Visitor<'de> for ScopeSeed<'_, '_> {
-    type Value = Result<Scope, &'static str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a scope object")
-    }
-    scalars!(w => Err(w), null => Ok(Scope::default()));
-    no_seq!(w => Err(w));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut s = Scope::default();
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"name" => s.name = string_field(ctx, map.next_value()?, "scope.name"),
-                b"version" => s.version = string_field(ctx, map.next_value()?, "scope.version"),
-                b"attributes" => {
-                    s.attrs = {
-                        let r = map.next_value_seed(AttrListSeed {
-                            ctx,
-                            field: "attributes",
-                        })?;
-                        list(ctx, r, "attributes")
-                    }
-                }
-                b"droppedAttributesCount" => {
-                    s.dropped_attributes_count = count_field(ctx, map.next_value()?, "droppedAttributesCount")
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(Ok(s))
-    }
-}
-
-/// The `spans` array.
-struct SpanListSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(SpanListSeed);
-
-impl<'de> Visitor<'de> for SpanListSeed<'_, '_> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of spans")
-    }
-    scalars!(w => Shape::Wrong(w), null => Shape::Ok);
-    no_map!(w => Shape::Wrong(w));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-        let mut index = 0usize;
-        loop {
-            self.ctx.path.span = index;
-            match seq.next_element_seed(SpanSeed { ctx: self.ctx })? {
-                None => break,
-                Some(Shape::Ok) => {}
-                Some(Shape::Wrong(w)) => {
-                    let location = self.ctx.span_location();
-                    self.ctx.b.diagnostics.add(
-                        DiagnosticKind::InvalidField,
-                        location,
-                        None,
-                        None,
-                        format!("span entry is {w}, not an object; skipped"),
-                    );
-                    self.ctx.b.diagnostics.spans_skipped += 1;
-                }
-            }
-            index += 1;
-        }
-        Ok(Shape::Ok)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Spans
 
@@ -1219,82 +477,6 @@ where
             );
             None
         }
-    }
-}
-
-/// One span object: parsed, checked, and pushed into the builder (or skipped and reported).
-struct SpanSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(SpanSeed);
-
-impl<'de> Visitor<'de> for SpanSeed<'_, '_> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a span object")
-    }
-    scalars!(w => Shape::Wrong(w), null => Shape::Wrong("null"));
-    no_seq!(w => Shape::Wrong(w));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
-        let ctx = self.ctx;
-        ctx.pending.clear();
-        let mut trace_id: Option<Scalar<'de>> = None;
-        let mut span_id: Option<Scalar<'de>> = None;
-        let mut parent: Option<Scalar<'de>> = None;
-        let mut start: Option<Scalar<'de>> = None;
-        let mut end: Option<Scalar<'de>> = None;
-        let mut span = Span::default();
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"traceId" => trace_id = Some(map.next_value()?),
-                b"spanId" => span_id = Some(map.next_value()?),
-                b"parentSpanId" => parent = Some(map.next_value()?),
-                b"name" => span.name = string_field(ctx, map.next_value()?, "name"),
-                b"traceState" => span.trace_state = string_field(ctx, map.next_value()?, "traceState"),
-                b"kind" => span.kind = kind_field(ctx, map.next_value()?),
-                b"startTimeUnixNano" => start = Some(map.next_value()?),
-                b"endTimeUnixNano" => end = Some(map.next_value()?),
-                b"attributes" => {
-                    span.attrs = {
-                        let r = map.next_value_seed(AttrListSeed {
-                            ctx,
-                            field: "attributes",
-                        })?;
-                        list(ctx, r, "attributes")
-                    }
-                }
-                b"droppedAttributesCount" => {
-                    span.dropped_attributes_count =
-                        count_field(ctx, map.next_value()?, "droppedAttributesCount")
-                }
-                b"events" => {
-                    let r = map.next_value_seed(EventListSeed { ctx })?;
-                    span.events = list(ctx, r, "events");
-                }
-                b"droppedEventsCount" => {
-                    span.dropped_events_count = count_field(ctx, map.next_value()?, "droppedEventsCount")
-                }
-                b"links" => {
-                    let r = map.next_value_seed(LinkListSeed { ctx })?;
-                    span.links = list(ctx, r, "links");
-                }
-                b"droppedLinksCount" => {
-                    span.dropped_links_count = count_field(ctx, map.next_value()?, "droppedLinksCount")
-                }
-                b"status" => {
-                    let (code, message) = map.next_value_seed(StatusSeed { ctx })?;
-                    span.status_code = code;
-                    span.status_message = message;
-                }
-                b"flags" => span.flags = flags_field(ctx, map.next_value()?, "flags"),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        finish_span(ctx, span, trace_id, span_id, parent, start, end);
-        Ok(Shape::Ok)
     }
 }
 
@@ -1444,81 +626,6 @@ fn finish_span(
     ctx.b.push_span(span);
 }
 
-/// A span `status` object: `(code, message)`.
-struct StatusSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(StatusSeed);
-
-impl<'de> Visitor<'de> for StatusSeed<'_, '_> {
-    type Value = (StatusCode, StrId);
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a status object")
-    }
-    scalars!(_w => (StatusCode::Unset, StrId::EMPTY), null => (StatusCode::Unset, StrId::EMPTY));
-    no_seq!(_w => (StatusCode::Unset, StrId::EMPTY));
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut code = StatusCode::Unset;
-        let mut message = StrId::EMPTY;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"code" => {
-                    let v: Scalar = map.next_value()?;
-                    let parsed = match &v {
-                        Scalar::Null => Some(StatusCode::Unset),
-                        Scalar::Str(s) => StatusCode::from_name(s)
-                            .or_else(|| s.parse::<i64>().ok().and_then(StatusCode::from_i64)),
-                        other => other.to_i64().ok().and_then(StatusCode::from_i64),
-                    };
-                    code = parsed.unwrap_or_else(|| {
-                        ctx.pend(
-                            DiagnosticKind::InvalidField,
-                            "status.code",
-                            format!("unknown status code {}; taken as unset", v.describe()),
-                        );
-                        StatusCode::Unset
-                    });
-                }
-                b"message" => message = string_field(ctx, map.next_value()?, "status.message"),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok((code, message))
-    }
-}
-
-/// The `events` array of a span.
-struct EventListSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(EventListSeed);
-
-impl<'de> Visitor<'de> for EventListSeed<'_, '_> {
-    type Value = ListResult;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of events")
-    }
-    scalars!(w => Err(w), null => Ok(Range32::EMPTY));
-    no_map!(w => Err(w));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListResult, A::Error> {
-        let ctx = self.ctx;
-        let base = ctx.events.len();
-        while let Some(event) = seq.next_element_seed(EventSeed { ctx })? {
-            if let Some(event) = event {
-                ctx.events.push(event);
-            }
-        }
-        let range = ctx.b.arena.push_events(ctx.events.get(base..).unwrap_or(&[]));
-        ctx.events.truncate(base);
-        Ok(Ok(range))
-    }
-}
-
 /// A list stored in the arena, or what the field was instead of an array.
 type ListResult = Result<Range32, &'static str>;
 
@@ -1532,178 +639,6 @@ fn list(ctx: &mut Ctx, r: ListResult, field: &'static str) -> Range32 {
         );
         Range32::EMPTY
     })
-}
-
-/// One event; `None` when it must be dropped (reported).
-struct EventSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(EventSeed);
-
-impl<'de> Visitor<'de> for EventSeed<'_, '_> {
-    type Value = Option<Event>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an event object")
-    }
-    scalars!(_w => None, null => None);
-    no_seq!(_w => None);
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut e = Event::default();
-        let mut time: Option<Scalar> = None;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"timeUnixNano" => time = Some(map.next_value()?),
-                b"name" => e.name = string_field(ctx, map.next_value()?, "events.name"),
-                b"attributes" => {
-                    e.attrs = {
-                        let r = map.next_value_seed(AttrListSeed {
-                            ctx,
-                            field: "events.attributes",
-                        })?;
-                        list(ctx, r, "events.attributes")
-                    }
-                }
-                b"droppedAttributesCount" => {
-                    e.dropped_attributes_count =
-                        count_field(ctx, map.next_value()?, "events.droppedAttributesCount")
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        match time.as_ref().map(Scalar::to_u64) {
-            Some(Ok(t)) => {
-                e.time_unix_nanos = t;
-                Ok(Some(e))
-            }
-            other => {
-                let why = match other {
-                    Some(Err(why)) => why,
-                    _ => "missing".to_string(),
-                };
-                ctx.pend(
-                    DiagnosticKind::InvalidTime,
-                    "events.timeUnixNano",
-                    format!("event timeUnixNano {why}; event dropped"),
-                );
-                Ok(None)
-            }
-        }
-    }
-}
-
-/// The `links` array of a span.
-struct LinkListSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(LinkListSeed);
-
-impl<'de> Visitor<'de> for LinkListSeed<'_, '_> {
-    type Value = ListResult;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of links")
-    }
-    scalars!(w => Err(w), null => Ok(Range32::EMPTY));
-    no_map!(w => Err(w));
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListResult, A::Error> {
-        let ctx = self.ctx;
-        let base = ctx.links.len();
-        while let Some(link) = seq.next_element_seed(LinkSeed { ctx })? {
-            if let Some(link) = link {
-                ctx.links.push(link);
-            }
-        }
-        let range = ctx.b.arena.push_links(ctx.links.get(base..).unwrap_or(&[]));
-        ctx.links.truncate(base);
-        Ok(Ok(range))
-    }
-}
-
-/// One link; `None` when its ids are unusable (reported).
-struct LinkSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-}
-seed_any!(LinkSeed);
-
-impl<'de> Visitor<'de> for LinkSeed<'_, '_> {
-    type Value = Option<Link>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a link object")
-    }
-    scalars!(_w => None, null => None);
-    no_seq!(_w => None);
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.ctx;
-        let mut l = Link::default();
-        let mut trace_id: Option<Scalar> = None;
-        let mut span_id: Option<Scalar> = None;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                b"traceId" => trace_id = Some(map.next_value()?),
-                b"spanId" => span_id = Some(map.next_value()?),
-                b"traceState" => l.trace_state = string_field(ctx, map.next_value()?, "links.traceState"),
-                b"attributes" => {
-                    l.attrs = {
-                        let r = map.next_value_seed(AttrListSeed {
-                            ctx,
-                            field: "links.attributes",
-                        })?;
-                        list(ctx, r, "links.attributes")
-                    }
-                }
-                b"droppedAttributesCount" => {
-                    l.dropped_attributes_count =
-                        count_field(ctx, map.next_value()?, "links.droppedAttributesCount")
-                }
-                b"flags" => l.flags = flags_field(ctx, map.next_value()?, "links.flags"),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        let tid = parse_id(ctx, trace_id.as_ref(), "links.traceId", TraceId::parse_any);
-        let sid = parse_id(ctx, span_id.as_ref(), "links.spanId", SpanId::parse_any);
-        match (tid, sid) {
-            (Some(t), Some(s)) => {
-                l.trace_id = t;
-                l.span_id = s;
-                Ok(Some(l))
-            }
-            _ => {
-                ctx.pend(
-                    DiagnosticKind::InvalidField,
-                    "links",
-                    "link without a usable trace id and span id; link dropped",
-                );
-                Ok(None)
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Attributes and values
-
-/// A list of KeyValue; bad entries are dropped and reported (`InvalidAttribute`). Scanned by
-/// the hand-written path in `hand` (the hot path of every reader: attributes are most of a
-/// trace file).
-struct AttrListSeed<'c, 'b> {
-    ctx: &'c mut Ctx<'b>,
-    field: &'static str,
-}
-
-impl<'de> DeserializeSeed<'de> for AttrListSeed<'_, '_> {
-    type Value = ListResult;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ListResult, D::Error> {
-        d.deserialize_newtype_struct(scan::HAND, IgnoredAny)?;
-        let sc = self.ctx.sc;
-        hand::attr_list(self.ctx, self.field).map_err(|e| sc.raise(e))
-    }
 }
 
 /// Nesting cap for array / kvlist values (the scanner also caps all nesting at 128).

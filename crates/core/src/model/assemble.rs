@@ -17,6 +17,7 @@
 //!   of PRODUCER spans, are never shifted (asynchronous work outliving its parent is normal).
 //!   The shift is stored in `skew_shift_nanos`; raw times are kept.
 
+use super::ids::TraceId;
 use super::set::{TraceSet, TraceSetBuilder};
 use super::types::{Span, SpanKind, Trace, NO_SPAN};
 use crate::diagnostics::DiagnosticKind;
@@ -29,58 +30,164 @@ pub(crate) fn assemble(builder: TraceSetBuilder) -> TraceSet {
         mut diagnostics,
     } = builder;
 
-    // Group by trace id, keeping arrival order within a trace.
-    let mut order: Vec<u32> = (0..spans.len() as u32).collect();
-    order.sort_by_key(|&i| (spans.get(i as usize).map(|s| s.trace_id).unwrap_or_default(), i));
-
-    let mut out_spans: Vec<Span> = Vec::with_capacity(spans.len());
-    let mut traces: Vec<Trace> = Vec::new();
-    let mut group_start = 0usize;
+    // 1. Group by trace id (groups in trace id order, arrival order within a group), then
+    //    per trace, in trace id order: drop re-deliveries, link parents, cut loops. Only
+    //    indexes are kept (`kept`: builder index per kept span; `parents`: local parent index).
+    let order = group_by_trace(&spans);
+    let briefs = &order.briefs;
     let mut scratch = Scratch::default();
-    while group_start < order.len() {
-        let trace_id = spans
-            .get(order[group_start] as usize)
-            .map(|s| s.trace_id)
-            .unwrap_or_default();
-        let mut group_end = group_start;
-        while group_end < order.len()
-            && spans.get(order[group_end] as usize).map(|s| s.trace_id) == Some(trace_id)
-        {
-            group_end += 1;
-        }
-        let members: Vec<Span> = order[group_start..group_end]
+    let mut kept: Vec<u32> = Vec::with_capacity(spans.len());
+    let mut parents: Vec<u32> = Vec::with_capacity(spans.len());
+    let mut linked: Vec<Linked> = Vec::with_capacity(order.groups.len());
+    for &(from, to, trace_id) in &order.groups {
+        let first = kept.len();
+        let ctx = Ctx {
+            briefs,
+            spans: &spans,
+            arena: &arena,
+        };
+        scratch.link_trace(from..to, &ctx, &mut kept, &mut parents, &mut diagnostics);
+        let start = kept
+            .get(first..)
+            .unwrap_or(&[])
             .iter()
-            .filter_map(|&i| spans.get(i as usize).copied())
-            .collect();
-        let trace = scratch.assemble_trace(members, &arena, &mut out_spans, &mut diagnostics);
+            .filter_map(|&i| briefs.get(i as usize))
+            .map(|b| b.start)
+            .min()
+            .unwrap_or(0);
+        linked.push(Linked {
+            trace_id,
+            start,
+            first: first as u32,
+            end: kept.len() as u32,
+        });
+    }
+    // 2. Traces ordered by start, then id; each laid out in pre-order straight into its final
+    //    place.
+    linked.sort_by_key(|t| (t.start, t.trace_id));
+    let mut out: Vec<Span> = Vec::with_capacity(kept.len());
+    let mut traces: Vec<Trace> = Vec::with_capacity(linked.len());
+    let mut layout = Layout::default();
+    let ctx = Ctx {
+        briefs,
+        spans: &spans,
+        arena: &arena,
+    };
+    for (index, t) in linked.iter().enumerate() {
+        let members = kept.get(t.first as usize..t.end as usize).unwrap_or(&[]);
+        let parent = parents.get(t.first as usize..t.end as usize).unwrap_or(&[]);
+        let trace = layout.lay_out(index as u32, t.trace_id, members, parent, &ctx, &mut out);
         traces.push(trace);
-        group_start = group_end;
     }
+    drop(order);
     drop(spans);
+    diagnostics.spans_read = out.len() as u64;
+    TraceSet::from_parts(arena, out, traces, diagnostics)
+}
 
-    // Order traces by start, then id; rewrite span ranges and trace indexes accordingly.
-    let mut trace_order: Vec<usize> = (0..traces.len()).collect();
-    trace_order.sort_by_key(|&i| traces.get(i).map(|t| (t.start_unix_nanos, t.trace_id)));
-    let mut final_spans: Vec<Span> = Vec::with_capacity(out_spans.len());
-    let mut final_traces: Vec<Trace> = Vec::with_capacity(traces.len());
-    for (new_index, &old) in trace_order.iter().enumerate() {
-        let Some(t) = traces.get(old) else { continue };
-        let new_start = final_spans.len() as u32;
-        let offset = i64::from(new_start) - i64::from(t.spans.start);
-        for s in out_spans.get(t.spans.as_range()).unwrap_or(&[]) {
-            let mut s = *s;
-            s.trace = new_index as u32;
-            if s.parent != NO_SPAN {
-                s.parent = (i64::from(s.parent) + offset) as u32;
-            }
-            final_spans.push(s);
-        }
-        let mut t = *t;
-        t.spans.start = new_start;
-        final_traces.push(t);
+/// What linking and layout read: the briefs in trace order, the builder's spans, the arena.
+struct Ctx<'a> {
+    briefs: &'a [Brief],
+    spans: &'a [Span],
+    arena: &'a super::arena::Arena,
+}
+
+impl Ctx<'_> {
+    /// The brief at position `i` of the trace order.
+    fn brief(&self, i: u32) -> Option<&Brief> {
+        self.briefs.get(i as usize)
     }
-    diagnostics.spans_read = final_spans.len() as u64;
-    TraceSet::from_parts(arena, final_spans, final_traces, diagnostics)
+
+    /// The full span whose brief is at position `i`.
+    fn span(&self, i: u32) -> Option<&Span> {
+        self.brief(i).and_then(|b| self.spans.get(b.index as usize))
+    }
+}
+
+/// The fields of a span that linking and ordering read, packed small and stored in trace
+/// order, so that per-trace work reads memory in sequence instead of jumping through the
+/// builder's (much larger) spans.
+#[derive(Clone, Copy, Default)]
+struct Brief {
+    span_id: [u8; 8],
+    parent: Option<[u8; 8]>,
+    shared: bool,
+    start: u64,
+    /// Index of the span in the builder.
+    index: u32,
+}
+
+/// One trace after linking: its kept spans are `kept[first..end]`.
+struct Linked {
+    trace_id: TraceId,
+    start: u64,
+    first: u32,
+    end: u32,
+}
+
+/// Spans grouped by trace: `briefs[groups[g].0..groups[g].1]` are the spans of the g-th trace
+/// id (`groups[g].2`) in byte order, in arrival order.
+struct Groups {
+    briefs: Vec<Brief>,
+    groups: Vec<(u32, u32, TraceId)>,
+}
+
+/// Groups spans by trace id with a hash map (runs of one trace id, the usual layout, skip it),
+/// then orders the groups by trace id.
+fn group_by_trace(spans: &[Span]) -> Groups {
+    let mut group_of: HashMap<TraceId, u32> = HashMap::new();
+    let mut ids: Vec<TraceId> = Vec::new();
+    let mut sizes: Vec<u32> = Vec::new();
+    let mut span_group: Vec<u32> = Vec::with_capacity(spans.len());
+    let mut last: Option<(TraceId, u32)> = None;
+    for s in spans {
+        let g = match last {
+            Some((id, g)) if id == s.trace_id => g,
+            _ => {
+                let g = *group_of.entry(s.trace_id).or_insert_with(|| {
+                    ids.push(s.trace_id);
+                    sizes.push(0);
+                    (ids.len() - 1) as u32
+                });
+                last = Some((s.trace_id, g));
+                g
+            }
+        };
+        if let Some(n) = sizes.get_mut(g as usize) {
+            *n += 1;
+        }
+        span_group.push(g);
+    }
+    let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
+    by_id.sort_unstable_by_key(|&g| ids.get(g as usize).copied().unwrap_or_default());
+    // Start offset of each group in the id order.
+    let mut fill = vec![0u32; ids.len()];
+    let mut groups = Vec::with_capacity(ids.len());
+    let mut at = 0u32;
+    for &g in &by_id {
+        let n = sizes.get(g as usize).copied().unwrap_or(0);
+        if let Some(f) = fill.get_mut(g as usize) {
+            *f = at;
+        }
+        groups.push((at, at + n, ids.get(g as usize).copied().unwrap_or_default()));
+        at += n;
+    }
+    let mut briefs = vec![Brief::default(); spans.len()];
+    for (i, (&g, s)) in span_group.iter().zip(spans).enumerate() {
+        if let Some(f) = fill.get_mut(g as usize) {
+            if let Some(slot) = briefs.get_mut(*f as usize) {
+                *slot = Brief {
+                    span_id: s.span_id.0,
+                    parent: s.parent_span_id.map(|p| p.0),
+                    shared: s.shared,
+                    start: s.start_unix_nanos,
+                    index: i as u32,
+                };
+            }
+            *f += 1;
+        }
+    }
+    Groups { briefs, groups }
 }
 
 #[derive(Default)]
@@ -88,33 +195,45 @@ struct Scratch {
     by_id: HashMap<[u8; 8], u32>,
     shared_by_id: HashMap<[u8; 8], u32>,
     client_half_by_id: HashMap<[u8; 8], u32>,
+    parent: Vec<u32>,
 }
 
 impl Scratch {
-    fn assemble_trace(
+    /// Drops exact re-deliveries among `members` (brief positions of one trace, in arrival
+    /// order), appends the kept ones to `kept` and their local parent indexes to `parents`.
+    fn link_trace(
         &mut self,
-        mut members: Vec<Span>,
-        arena: &super::arena::Arena,
-        out: &mut Vec<Span>,
+        members: std::ops::Range<u32>,
+        ctx: &Ctx,
+        kept_out: &mut Vec<u32>,
+        parents: &mut Vec<u32>,
         diagnostics: &mut crate::diagnostics::Diagnostics,
-    ) -> Trace {
+    ) {
         self.by_id.clear();
         self.shared_by_id.clear();
         self.client_half_by_id.clear();
+        let base = kept_out.len();
 
         // 1. Drop exact re-deliveries; note distinct spans that share an id.
-        let mut kept: Vec<Span> = Vec::with_capacity(members.len());
-        for span in members.drain(..) {
-            let id = span.span_id.0;
-            let same_half = if span.shared {
+        for m in members {
+            let Some(brief) = ctx.brief(m) else {
+                continue;
+            };
+            let kept = kept_out.get(base..).unwrap_or(&[]);
+            let id = brief.span_id;
+            let same_half = if brief.shared {
                 self.shared_by_id.get(&id)
             } else {
                 self.by_id.get(&id)
             };
             if let Some(&earlier) = same_half {
-                let Some(e) = kept.get(earlier as usize) else {
+                // Rare: spans sharing an id are compared in full.
+                let (Some(e), Some(span)) =
+                    (kept.get(earlier as usize).and_then(|&k| ctx.span(k)), ctx.span(m))
+                else {
                     continue;
                 };
+                let arena = ctx.arena;
                 if e.name == span.name
                     && e.start_unix_nanos == span.start_unix_nanos
                     && e.end_unix_nanos == span.end_unix_nanos
@@ -139,88 +258,130 @@ impl Scratch {
                 // Children naming the id hang under one span chosen by content, not by arrival
                 // order, so the tree does not depend on how a file happened to order its spans.
                 let index = kept.len() as u32;
-                let earlier = earlier as usize;
-                let prefer_new = kept
-                    .get(earlier)
-                    .is_some_and(|e| link_key(&span, arena) < link_key(e, arena));
+                let prefer_new = link_key(span, arena) < link_key(e, arena);
                 if prefer_new {
-                    if span.shared {
+                    if brief.shared {
                         self.shared_by_id.insert(id, index);
                     } else {
                         self.by_id.insert(id, index);
                         self.client_half_by_id.insert(id, index);
                     }
                 }
-                kept.push(span);
+                kept_out.push(m);
                 continue;
             }
             let index = kept.len() as u32;
-            if span.shared {
+            if brief.shared {
                 self.shared_by_id.insert(id, index);
             } else {
                 self.by_id.insert(id, index);
                 self.client_half_by_id.insert(id, index);
             }
-            kept.push(span);
+            kept_out.push(m);
         }
 
         // 2. Parent links (local indexes).
+        let kept = kept_out.get(base..).unwrap_or(&[]);
         let n = kept.len();
-        let mut parent: Vec<u32> = vec![NO_SPAN; n];
-        for (i, span) in kept.iter().enumerate() {
-            let id = span.span_id.0;
-            let candidate = if span.shared {
+        self.parent.clear();
+        self.parent.resize(n, NO_SPAN);
+        for (i, brief) in kept.iter().filter_map(|&k| ctx.brief(k)).enumerate() {
+            let id = brief.span_id;
+            let candidate = if brief.shared {
                 // Server half of a Zipkin pair: under its client half when present.
                 match self.client_half_by_id.get(&id) {
                     Some(&client) => Some(client),
-                    None => span.parent_span_id.and_then(|p| self.lookup_parent(&p.0)),
+                    None => brief.parent.and_then(|p| self.lookup_parent(&p)),
                 }
             } else {
-                span.parent_span_id.and_then(|p| self.lookup_parent(&p.0))
+                brief.parent.and_then(|p| self.lookup_parent(&p))
             };
-            if let (Some(c), Some(slot)) = (candidate, parent.get_mut(i)) {
+            if let (Some(c), Some(slot)) = (candidate, self.parent.get_mut(i)) {
                 if c as usize != i {
                     *slot = c;
                 }
             }
         }
-        break_cycles(&kept, &mut parent, diagnostics);
+        break_cycles(kept, ctx, &mut self.parent, diagnostics);
+        parents.extend_from_slice(&self.parent);
+    }
+
+    fn lookup_parent(&self, id: &[u8; 8]) -> Option<u32> {
+        // Children of a shared id belong to the server half.
+        self.shared_by_id.get(id).or_else(|| self.by_id.get(id)).copied()
+    }
+}
+
+/// Reusable buffers of the pre-order layout.
+#[derive(Default)]
+struct Layout {
+    child_count: Vec<u32>,
+    child_start: Vec<u32>,
+    fill: Vec<u32>,
+    children: Vec<u32>,
+    roots: Vec<u32>,
+    stack: Vec<(u32, u32, u32, i64)>,
+}
+
+impl Layout {
+    /// Lays out one linked trace (`members`: brief positions; `parent`: local parent indexes)
+    /// at the end of `out` in depth-first pre-order (roots and children by start), with depth,
+    /// subtree sizes and clock-skew shifts; `index` is the trace's index in the set.
+    fn lay_out(
+        &mut self,
+        index: u32,
+        trace_id: TraceId,
+        members: &[u32],
+        parent: &[u32],
+        ctx: &Ctx,
+        out: &mut Vec<Span>,
+    ) -> Trace {
+        let n = members.len();
+        let arena = ctx.arena;
+        let brief_at = |i: u32| members.get(i as usize).and_then(|&m| ctx.brief(m));
+        let span_at = |i: u32| members.get(i as usize).and_then(|&m| ctx.span(m));
 
         // 3. Children lists, sorted by start (then arrival order), and roots.
-        let mut child_count = vec![0u32; n];
-        for &p in &parent {
-            if let Some(c) = child_count.get_mut(p as usize) {
+        self.child_count.clear();
+        self.child_count.resize(n, 0);
+        for &p in parent {
+            if let Some(c) = self.child_count.get_mut(p as usize) {
                 *c += 1;
             }
         }
-        let mut child_start = vec![0u32; n + 1];
+        self.child_start.clear();
+        self.child_start.resize(n + 1, 0);
         for i in 0..n {
-            child_start[i + 1] = child_start[i] + child_count[i];
+            self.child_start[i + 1] = self.child_start[i] + self.child_count[i];
         }
-        let mut fill = child_start.clone();
-        let mut children = vec![0u32; child_start[n] as usize];
-        let mut roots: Vec<u32> = Vec::new();
+        self.fill.clear();
+        self.fill.extend_from_slice(&self.child_start);
+        self.children.clear();
+        self.children.resize(self.child_start[n] as usize, 0);
+        self.roots.clear();
         for (i, &p) in parent.iter().enumerate() {
             if p == NO_SPAN {
-                roots.push(i as u32);
-            } else if let Some(slot) = fill.get_mut(p as usize) {
-                if let Some(c) = children.get_mut(*slot as usize) {
+                self.roots.push(i as u32);
+            } else if let Some(slot) = self.fill.get_mut(p as usize) {
+                if let Some(c) = self.children.get_mut(*slot as usize) {
                     *c = i as u32;
                 }
                 *slot += 1;
             }
         }
-        let start_key = |i: &u32| (kept.get(*i as usize).map(|s| s.start_unix_nanos).unwrap_or(0), *i);
+        let start_key = |i: &u32| (brief_at(*i).map(|b| b.start).unwrap_or(0), *i);
         for i in 0..n {
-            if let Some(list) = children.get_mut(child_start[i] as usize..child_start[i + 1] as usize) {
-                list.sort_by_key(start_key);
+            let range = self.child_start[i] as usize..self.child_start[i + 1] as usize;
+            if let Some(list) = self.children.get_mut(range) {
+                if list.len() > 1 {
+                    list.sort_by_key(start_key);
+                }
             }
         }
         // A real root (no parent id) comes before orphans; then by start.
-        roots.sort_by_key(|&i| {
-            let s = kept.get(i as usize);
+        self.roots.sort_by_key(|&i| {
             (
-                s.map(|s| s.parent_span_id.is_some()).unwrap_or(true),
+                brief_at(i).map(|b| b.parent.is_some()).unwrap_or(true),
                 start_key(&i),
             )
         });
@@ -228,12 +389,12 @@ impl Scratch {
         // 4. Pre-order layout with depth, subtree sizes and clock-skew shifts.
         let base = out.len() as u32;
         let mut trace = Trace {
-            trace_id: kept.first().map(|s| s.trace_id).unwrap_or_default(),
+            trace_id,
             spans: super::types::Range32 {
                 start: base,
                 len: n as u32,
             },
-            root_count: roots.len() as u32,
+            root_count: self.roots.len() as u32,
             orphan_count: 0,
             start_unix_nanos: u64::MAX,
             end_unix_nanos: 0,
@@ -242,17 +403,18 @@ impl Scratch {
             skew_adjusted_count: 0,
         };
         // Stack of (local index, depth, parent's output index, inherited shift).
-        let mut stack: Vec<(u32, u32, u32, i64)> = roots.iter().rev().map(|&r| (r, 0, NO_SPAN, 0)).collect();
-        // Output index of each local span, to fill subtree sizes afterwards.
-        let mut out_index = vec![NO_SPAN; n];
-        while let Some((local, depth, parent_out, inherited)) = stack.pop() {
-            let Some(span) = kept.get(local as usize) else {
+        self.stack.clear();
+        self.stack
+            .extend(self.roots.iter().rev().map(|&r| (r, 0, NO_SPAN, 0)));
+        while let Some((local, depth, parent_out, inherited)) = self.stack.pop() {
+            let Some(span) = span_at(local) else {
                 continue;
             };
             let mut span = *span;
+            span.trace = index;
             span.parent = parent_out;
             span.depth = depth;
-            span.child_count = child_count.get(local as usize).copied().unwrap_or(0);
+            span.child_count = self.child_count.get(local as usize).copied().unwrap_or(0);
             span.subtree_len = 1;
             let mut shift = inherited;
             if let Some(p) = out.get(parent_out as usize) {
@@ -273,15 +435,13 @@ impl Scratch {
             trace.start_unix_nanos = trace.start_unix_nanos.min(span.start_unix_nanos);
             trace.end_unix_nanos = trace.end_unix_nanos.max(span.end_unix_nanos);
             let my_out = out.len() as u32;
-            if let Some(slot) = out_index.get_mut(local as usize) {
-                *slot = my_out;
-            }
             out.push(span);
-            let list = children
-                .get(child_start[local as usize] as usize..child_start[local as usize + 1] as usize)
+            let list = self
+                .children
+                .get(self.child_start[local as usize] as usize..self.child_start[local as usize + 1] as usize)
                 .unwrap_or(&[]);
             for &c in list.iter().rev() {
-                stack.push((c, depth + 1, my_out, shift));
+                self.stack.push((c, depth + 1, my_out, shift));
             }
         }
         // Subtree sizes: walk the pre-order backwards adding each span into its parent.
@@ -300,11 +460,6 @@ impl Scratch {
         }
         trace
     }
-
-    fn lookup_parent(&self, id: &[u8; 8]) -> Option<u32> {
-        // Children of a shared id belong to the server half.
-        self.shared_by_id.get(id).or_else(|| self.by_id.get(id)).copied()
-    }
 }
 
 /// Order among distinct spans sharing one id: the one children attach to is the smallest key
@@ -322,8 +477,14 @@ fn link_key<'a>(
 }
 
 /// Cuts parent loops: any span not reachable from a root sits on or under a loop.
-fn break_cycles(kept: &[Span], parent: &mut [u32], diagnostics: &mut crate::diagnostics::Diagnostics) {
+fn break_cycles(
+    kept: &[u32],
+    ctx: &Ctx,
+    parent: &mut [u32],
+    diagnostics: &mut crate::diagnostics::Diagnostics,
+) {
     let n = kept.len();
+    let span_at = |i: usize| kept.get(i).and_then(|&k| ctx.span(k));
     // state: 0 unknown, 1 on current path, 2 reaches a root.
     let mut state = vec![0u8; n];
     for start in 0..n {
@@ -343,17 +504,20 @@ fn break_cycles(kept: &[Span], parent: &mut [u32], diagnostics: &mut crate::diag
                         .unwrap_or(&[])
                         .iter()
                         .copied()
-                        .min_by_key(|&i| (kept.get(i).map(|s| s.start_unix_nanos).unwrap_or(0), i))
+                        .min_by_key(|&i| {
+                            let start = kept.get(i).and_then(|&k| ctx.brief(k)).map(|b| b.start);
+                            (start.unwrap_or(0), i)
+                        })
                         .unwrap_or(current);
                     if let Some(slot) = parent.get_mut(cut) {
                         *slot = NO_SPAN;
                     }
                     diagnostics.add(
                         DiagnosticKind::ParentCycle,
-                        kept.get(cut)
+                        span_at(cut)
                             .map(|s| format!("trace {}", s.trace_id))
                             .unwrap_or_default(),
-                        kept.get(cut).map(|s| s.span_id.to_hex()).as_deref(),
+                        span_at(cut).map(|s| s.span_id.to_hex()).as_deref(),
                         Some("parentSpanId"),
                         "parent links form a loop; this span was made a root",
                     );

@@ -41,13 +41,30 @@ pub enum IdError {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Value of each byte as a hex digit (any case), or `NOT_HEX`.
+static HEX_DIGITS: [u8; 256] = hex_digits();
+/// Marks a byte that is not a hex digit (any value above 15 would do).
+const NOT_HEX: u8 = 0xff;
+
+const fn hex_digits() -> [u8; 256] {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    let v = HEX_DIGITS[usize::from(b)];
+    (v != NOT_HEX).then_some(v)
 }
 
 /// Decodes up to `N * 2` hex digits into `N` bytes, left-padding with zeros.
@@ -56,6 +73,19 @@ fn decode_hex_padded<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
         return None;
     }
     let mut out = [0u8; N];
+    if s.len() == N * 2 {
+        // Full width (the usual case): digit pairs by table, one validity check at the end.
+        let mut bad = 0u8;
+        for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+            let (hi, lo) = match pair {
+                [h, l] => (HEX_DIGITS[usize::from(*h)], HEX_DIGITS[usize::from(*l)]),
+                _ => return None,
+            };
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
+        }
+        return (bad <= 0x0f).then_some(out);
+    }
     // Walk from the right so a short id fills the low bytes.
     let mut byte_index = N;
     let mut i = s.len();
@@ -240,6 +270,24 @@ mod tests {
         assert_eq!(a, SpanId::parse_any("span-1").unwrap().0);
         assert_ne!(a, SpanId::parse_any("span-2").unwrap().0);
         assert_eq!(SpanId::parse_any("  "), Err(IdError::Empty));
+    }
+
+    #[test]
+    fn hex_table_and_full_width() {
+        for b in 0..=255u8 {
+            let want = (b as char).to_digit(16).map(|d| d as u8);
+            assert_eq!(hex_value(b), want, "{b}");
+        }
+        let id = SpanId::from_hex("0123456789aBcDeF").unwrap();
+        assert_eq!(id.0, [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
+        assert_eq!(SpanId::from_hex("0123456789abcdeg"), None);
+        assert_eq!(SpanId::from_hex("g123456789abcdef"), None);
+        assert_eq!(SpanId::from_hex("0123456789abcdef0"), None);
+        assert_eq!(SpanId::from_hex("0123456789abcd\u{e9}"), None);
+        assert_eq!(
+            TraceId::from_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF").unwrap().0,
+            [0xff; 16]
+        );
     }
 
     #[test]

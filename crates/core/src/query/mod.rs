@@ -8,6 +8,7 @@
 //!   UI's in-trace filter and metrics input), [`keep_hierarchy`] (Tempo v2 trace-by-id `q=`
 //!   with `keep_hierarchy=true`), [`field_value`] (metrics grouping).
 //! - [`SearchResult::to_tempo_json`]: the `/api/search` response body.
+//! - [`necessary_conditions`]: what every match of a query has, for a store's prefilter.
 //!
 //! Not here: metrics evaluation (the server does it from the [`MetricsStage`] AST), HTTP, I/O.
 //! Regex matches (`=~`, `!~`) are fully anchored, as in Tempo; comparisons between mismatched
@@ -17,11 +18,13 @@ pub mod ast;
 mod eval;
 pub mod lexer;
 mod parser;
+pub mod prefilter;
 pub mod regex;
 mod result;
 
 pub use ast::*;
 pub use eval::{field_value, keep_hierarchy, matching_spans, search, search_where, SearchOptions};
+pub use prefilter::{necessary_conditions, Atom, Prefilter};
 pub use result::{
     format_duration, format_duration_nanos, ResultAttr, ResultValue, SearchResult, ServiceStats, SpanMatch,
     SpansetMatch, TempoSearchResponse, TempoSpanset, TempoTrace, TempoValue, TraceMatch, NO_ROOT_SERVICE,

@@ -10,7 +10,7 @@ use crate::model::{KeyValue, Range32, StrId, Value};
 use base64::Engine;
 
 /// What a value starting with byte `b` is, as the container readers name it.
-fn shape_name(b: Option<u8>) -> &'static str {
+pub(super) fn shape_name(b: Option<u8>) -> &'static str {
     match b {
         Some(b'"') => "a string",
         Some(b't' | b'f') => "a boolean",
@@ -18,6 +18,46 @@ fn shape_name(b: Option<u8>) -> &'static str {
         Some(b'[') => "an array",
         Some(b'n') => "null",
         _ => "a number",
+    }
+}
+
+/// What was found where a container was expected.
+pub(super) enum Open {
+    /// The expected container, opened (its first element or key comes next).
+    Yes,
+    /// `null`, consumed.
+    Null,
+    /// Some other value, skipped; names what it was.
+    Wrong(&'static str),
+}
+
+/// Opens the object at the current position, or skips whatever is there instead.
+#[inline]
+pub(super) fn open_obj(sc: &Scanner) -> Result<Open, Error> {
+    open_container(sc, b'{')
+}
+
+/// Opens the array at the current position, or skips whatever is there instead.
+#[inline]
+pub(super) fn open_arr(sc: &Scanner) -> Result<Open, Error> {
+    open_container(sc, b'[')
+}
+
+#[inline]
+fn open_container(sc: &Scanner, want: u8) -> Result<Open, Error> {
+    match sc.peek_ws() {
+        Some(c) if c == want => {
+            sc.open()?;
+            Ok(Open::Yes)
+        }
+        Some(b'n') => {
+            sc.skip_value()?;
+            Ok(Open::Null)
+        }
+        other => {
+            sc.skip_value()?;
+            Ok(Open::Wrong(shape_name(other)))
+        }
     }
 }
 
@@ -61,7 +101,7 @@ pub(super) fn scalar<'x>(sc: &Scanner<'x>) -> Result<Scalar<'x>, Error> {
 
 /// A value expected to be a string: the string scanned directly, else any scalar.
 #[inline]
-fn string_or_scalar<'x>(sc: &Scanner<'x>) -> Result<Scalar<'x>, Error> {
+pub(super) fn string_or_scalar<'x>(sc: &Scanner<'x>) -> Result<Scalar<'x>, Error> {
     if sc.peek_ws() == Some(b'"') {
         Ok(Scalar::Str(sc.scan_str()?))
     } else {
@@ -85,8 +125,24 @@ pub(super) fn attr_list(ctx: &mut Ctx, field: &'static str) -> Result<ListResult
     }
     sc.open()?;
     let mut first = true;
-    let base = ctx.kv_stack.len();
+    // While every entry takes the fast path (which stores nothing else in the arena), entries
+    // go straight to the end of the arena's attributes; the first entry that needs the
+    // general path (whose nested lists also go to the arena) moves them to the stack.
+    let direct = ctx.b.arena.kvs.len();
+    let mut stacked: Option<usize> = None;
     while sc.next_elem(&mut first)? {
+        if let Some(kv) = super::fast::key_value(ctx) {
+            match stacked {
+                None => ctx.b.arena.kvs.push(kv),
+                Some(_) => ctx.kv_stack.push(kv),
+            }
+            continue;
+        }
+        if stacked.is_none() {
+            stacked = Some(ctx.kv_stack.len());
+            let moved = ctx.b.arena.kvs.drain(direct..);
+            ctx.kv_stack.extend(moved);
+        }
         match key_value(ctx)? {
             Ok(kv) => ctx.kv_stack.push(kv),
             Err(why) => ctx.pend(
@@ -96,6 +152,13 @@ pub(super) fn attr_list(ctx: &mut Ctx, field: &'static str) -> Result<ListResult
             ),
         }
     }
+    let Some(base) = stacked else {
+        let len = ctx.b.arena.kvs.len().saturating_sub(direct);
+        return Ok(Ok(Range32 {
+            start: direct as u32,
+            len: len as u32,
+        }));
+    };
     let range = ctx.b.arena.push_kvs(ctx.kv_stack.get(base..).unwrap_or(&[]));
     ctx.kv_stack.truncate(base);
     Ok(Ok(range))

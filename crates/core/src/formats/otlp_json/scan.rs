@@ -1,5 +1,7 @@
-//! A small, allocation-free JSON scanner that is a serde [`Deserializer`] over an already
-//! UTF-8-validated `&str`: the OTLP JSON reader's visitors run on it instead of `serde_json`.
+//! A small, allocation-free JSON scanner over an already UTF-8-validated `&str`: the OTLP JSON
+//! reader (`doc`, `span`, `hand`, `fast`) drives its methods directly (open, next key, next
+//! element, scan a string or number, skip a value). It is also a serde [`Deserializer`], which
+//! its tests use to check it value for value against `serde_json`.
 //!
 //! Why: the input is validated once up front (`std::str::from_utf8`, fast), so strings without
 //! escapes are borrowed straight from the input with no per-string UTF-8 check; string ends are
@@ -64,10 +66,6 @@ pub(crate) struct Scanner<'de> {
     depth: Cell<u32>,
 }
 
-/// The name of the newtype struct that a seed asks for to get control at a value without
-/// anything being consumed: the reader then scans the value itself with the scanner's methods.
-pub(crate) const HAND: &str = "$spanlens::otlp_json::hand";
-
 /// A scanned number.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Num {
@@ -82,7 +80,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// Index of the first `"`, `\` or control byte at or after `i`, or `b.len()`. Eight bytes at
 /// a time: the lowest flagged byte of each zero-byte test is always a true match.
 #[inline]
-fn find_special(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn find_special(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let Ok(arr) = <[u8; 8]>::try_from(chunk) else {
             break;
@@ -126,8 +124,34 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    fn bytes(&self) -> &'de [u8] {
+    /// The input as bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &'de [u8] {
         self.src.as_bytes()
+    }
+
+    /// The input.
+    #[inline]
+    pub(crate) fn src(&self) -> &'de str {
+        self.src
+    }
+
+    /// The current byte offset.
+    #[inline]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos.get()
+    }
+
+    /// Moves to byte offset `pos`: only to the end of a value a fast path has fully checked.
+    #[inline]
+    pub(crate) fn set_pos(&self, pos: usize) {
+        self.pos.set(pos);
+    }
+
+    /// Whether `levels` more arrays or objects may be opened here (see [`MAX_DEPTH`]).
+    #[inline]
+    pub(crate) fn can_nest(&self, levels: u32) -> bool {
+        self.depth.get() + levels <= MAX_DEPTH
     }
 
     /// An error at the current position.
@@ -521,15 +545,6 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    /// Turns a scan error met by a hand-written path into the error type of the serde visitor
-    /// it runs in, keeping its position (the scan stops there anyway).
-    pub(crate) fn raise<E: de::Error>(&self, e: Error) -> E {
-        if let Some(pos) = e.pos {
-            self.pos.set(pos);
-        }
-        E::custom(e.msg)
-    }
-
     /// Opens the array or object at the current position (`[` or `{`, already peeked).
     #[inline]
     pub(crate) fn open(&self) -> Result<(), Error> {
@@ -759,11 +774,8 @@ impl<'de> Deserializer<'de> for &Scanner<'de> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        if name == HAND {
-            visitor.visit_unit()
-        } else {
-            visitor.visit_newtype_struct(self)
-        }
+        let _ = name;
+        visitor.visit_newtype_struct(self)
     }
 
     serde::forward_to_deserialize_any! {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::diagnostics::DiagnosticKind as K;
-use crate::model::{OwnedValue, TraceSet};
+use crate::model::{OwnedValue, StatusCode, TraceSet};
 
 fn read_ok(text: &str) -> TraceSet {
     let mut b = TraceSetBuilder::new();
@@ -437,5 +437,182 @@ fn intern_cache_never_confuses_strings() {
     for s in strings.iter().chain(strings.iter().rev()) {
         let id = cache.intern(&mut arena, s);
         assert_eq!(arena.str(id), s.as_str());
+    }
+}
+
+/// Everything the reader produced for `text` (set, diagnostics, or the error), as text.
+fn outcome(text: &str) -> String {
+    let mut b = TraceSetBuilder::new();
+    match read(text.as_bytes(), &mut b) {
+        Ok(()) => {
+            let set = b.finish();
+            let attrs: Vec<_> = set
+                .spans()
+                .iter()
+                .map(|s| {
+                    set.arena
+                        .kv_slice(s.attrs)
+                        .iter()
+                        .map(|kv| (set.str(kv.key).to_string(), set.arena.load_value(kv.value)))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            format!("{:?}\n{attrs:?}\n{:?}", set.spans(), set.diagnostics)
+        }
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// The same document with a space after every `:` and `,` outside strings: no fast path
+/// matches it, so the general path reads it.
+fn spaced(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        out.push(c);
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else if c == ':' || c == ',' {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+#[test]
+fn fast_and_general_paths_agree() {
+    // Attributes the fast path takes, and near misses it must leave to the general path.
+    let attrs = [
+        r#"{"key":"s","value":{"stringValue":"plain"}}"#,
+        r#"{"key":"esc","value":{"stringValue":"a\"b\\c\/d\n"}}"#,
+        r#"{"key":"k\u00e9y","value":{"stringValue":"\u00e9\ud83d\ude00"}}"#,
+        r#"{"key":"raw","value":{"stringValue":"é😀"}}"#,
+        r#"{"key":"i","value":{"intValue":"42"}}"#,
+        r#"{"key":"neg","value":{"intValue":"-42"}}"#,
+        r#"{"key":"max","value":{"intValue":"9223372036854775807"}}"#,
+        r#"{"key":"min","value":{"intValue":"-9223372036854775808"}}"#,
+        r#"{"key":"over","value":{"intValue":"9223372036854775808"}}"#,
+        r#"{"key":"f64","value":{"intValue":"9007199254740993"}}"#,
+        r#"{"key":"plus","value":{"intValue":"+7"}}"#,
+        r#"{"key":"zeros","value":{"intValue":"007"}}"#,
+        r#"{"key":"frac","value":{"intValue":"1.5"}}"#,
+        r#"{"key":"exp","value":{"intValue":"1e3"}}"#,
+        r#"{"key":"empty","value":{"intValue":""}}"#,
+        r#"{"key":"num","value":{"intValue":12}}"#,
+        r#"{"key":"t","value":{"boolValue":true}}"#,
+        r#"{"key":"f","value":{"boolValue":false}}"#,
+        r#"{"key":"bs","value":{"boolValue":"true"}}"#,
+        r#"{"key":"d","value":{"doubleValue":0.5}}"#,
+        r#"{"key":"","value":{"stringValue":"no key"}}"#,
+        r#"{"key":"nul","value":null}"#,
+        r#"{"key":"e","value":{}}"#,
+        r#"{"key":"two","value":{"stringValue":"a","intValue":"1"}}"#,
+        r#"{"value":{"stringValue":"v"},"key":"late"}"#,
+        r#"{"key":"extra","value":{"stringValue":"v"},"x":1}"#,
+        r#"{"key":"kv","value":{"kvlistValue":{"values":[{"key":"in","value":{"stringValue":"x"}}]}}}"#,
+        r#"{"key":"s","value":{"stringValue":"repeat"}}"#,
+        r#"{"key":"s","value":{"stringValue":"repeat"}}"#,
+    ];
+    // Each alone, then all in one list (fast entries before and after general ones).
+    let mut lists: Vec<String> = attrs.iter().map(|a| a.to_string()).collect();
+    lists.push(attrs.join(","));
+    for list in lists {
+        let text = doc(&span(&format!(r#","attributes":[{list}]"#)));
+        let fast = outcome(&text);
+        let general = outcome(&spaced(&text));
+        assert_eq!(fast, general, "{list}");
+        assert!(!fast.starts_with("error"), "{list}: {fast}");
+    }
+    let set = read_ok(&doc(&span(&format!(r#","attributes":[{}]"#, attrs.join(",")))));
+    assert_eq!(attr(&set, "max"), OwnedValue::Int(i64::MAX));
+    assert_eq!(attr(&set, "min"), OwnedValue::Int(i64::MIN));
+    assert_eq!(attr(&set, "f64"), OwnedValue::Int(9_007_199_254_740_993));
+    assert_eq!(attr(&set, "esc"), OwnedValue::Str("a\"b\\c/d\n".into()));
+    assert_eq!(attr(&set, "kéy"), OwnedValue::Str("é😀".into()));
+    assert_eq!(attr(&set, "raw"), OwnedValue::Str("é😀".into()));
+    assert_eq!(attr(&set, "zeros"), OwnedValue::Int(7));
+}
+
+#[test]
+fn fast_path_agrees_on_synthetic_traces() {
+    let set = crate::synth::generate(&crate::synth::SynthOptions::for_total_spans(400, 20, 3));
+    let text = crate::formats::writers::to_otlp_json(&set, None);
+    assert_eq!(outcome(&text), outcome(&spaced(&text)));
+    // Upper-case hex ids read as the same ids.
+    let upper = text
+        .replace("Id\":\"", "Id\":\"\u{0}")
+        .split('\u{0}')
+        .enumerate()
+        .fold(String::new(), |mut acc, (i, part)| {
+            if i == 0 {
+                acc.push_str(part);
+            } else {
+                let end = part.find('"').unwrap_or(0);
+                acc.push_str(&part[..end].to_ascii_uppercase());
+                acc.push_str(&part[end..]);
+            }
+            acc
+        });
+    assert_ne!(upper, text);
+    assert_eq!(outcome(&upper), outcome(&text));
+}
+
+#[test]
+fn truncated_and_mutated_compact_input_never_panics() {
+    let set = crate::synth::generate(&crate::synth::SynthOptions::for_total_spans(6, 3, 5));
+    let text = crate::formats::writers::to_otlp_json(&set, None);
+    let bytes = text.as_bytes();
+    // Every truncation is rejected, with nothing added.
+    for cut in (0..bytes.len()).step_by(7) {
+        let mut b = TraceSetBuilder::new();
+        assert!(read(&bytes[..cut], &mut b).is_err(), "{cut}");
+        assert_eq!(b.span_count(), 0);
+        assert!(b.arena.kvs.is_empty());
+    }
+    // Single-byte changes inside the fast path's literals: read or rejected, never a panic,
+    // and the same outcome as the general path where the change keeps the layout spaced-able.
+    let mut seed = 11u64;
+    for _ in 0..400 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = (seed >> 33) as usize % bytes.len();
+        let mut m = bytes.to_vec();
+        m[at] = b"\"\\{}[],:0a-eE \n"[(seed >> 20) as usize % 15];
+        let mut b = TraceSetBuilder::new();
+        let _ = read(&m, &mut b);
+    }
+}
+
+#[test]
+fn value_cache_never_confuses_strings() {
+    // Many keys sharing value slots, values of every length: ids always read back right.
+    let mut arena = crate::model::Arena::default();
+    let mut cache = InternCache::new();
+    let mut seed = 3u64;
+    let mut pairs = Vec::new();
+    for i in 0..20_000u64 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let key = format!("k{}", (seed >> 40) % 600);
+        let len = (seed >> 33) as usize % 41;
+        let s: String = (0..len)
+            .map(|k| char::from(b'a' + ((seed >> (k % 60)) as u8).wrapping_add(i as u8) % 3))
+            .collect();
+        pairs.push((key, s));
+    }
+    for (key, s) in pairs.iter().chain(pairs.iter().rev()) {
+        let (k, v) = cache.intern_attr(&mut arena, key, s);
+        assert_eq!(arena.str(k), key.as_str());
+        assert_eq!(arena.str(v), s.as_str());
     }
 }
