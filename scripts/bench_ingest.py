@@ -8,6 +8,11 @@ server's own count of durably stored spans from /metrics, SIGKILL the server, an
 spans on disk (SQLite, read-only): they must be equal, and at least what the client saw
 acknowledged. Then post one 1,000-span trace and time GET /api/traces/{id} (JSON and protobuf).
 
+With --ceiling, first measure the load generator alone: the same load against a trivial sink
+(a thread per connection that reads each request and answers 200 with an empty body) for
+10 s per concurrency, to know how many spans/s and how much CPU the generator itself takes on
+this machine (a lower bound of its ceiling: the sink is Python too).
+
 Usage: scripts/bench_ingest.sh  (builds the release binary, then runs this)
        python3 scripts/bench_ingest.py --bin target/release/spanlens [--duration 30] [--concurrency 2 4]
 Needs: python3 with opentelemetry-proto and psutil (for load_otlp.py).
@@ -75,6 +80,78 @@ def spans_on_disk(data_dir: str) -> int:
     return n
 
 
+def start_sink():
+    """A trivial OTLP/HTTP sink: keep-alive, reads Content-Length bytes, answers 200."""
+    import threading
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+
+    def serve(conn):
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        have = 0
+        reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
+        try:
+            while True:
+                end = buf.find(b"\r\n\r\n", 0, have)
+                while end < 0:
+                    n = conn.recv_into(view[have:])
+                    if n == 0:
+                        return
+                    have += n
+                    end = buf.find(b"\r\n\r\n", 0, have)
+                length = 0
+                for line in bytes(buf[:end]).split(b"\r\n")[1:]:
+                    k, _, v = line.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        length = int(v)
+                total = end + 4 + length
+                if total > len(buf):
+                    buf.extend(bytearray(total - len(buf)))
+                    view = memoryview(buf)
+                while have < total:
+                    n = conn.recv_into(view[have:])
+                    if n == 0:
+                        return
+                    have += n
+                buf[:have - total] = buf[total:have]
+                have -= total
+                conn.sendall(reply)
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def accept():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return srv
+
+
+def run_ceiling(args, c: int) -> dict:
+    srv = start_sink()
+    port = srv.getsockname()[1]
+    out = os.path.join(tempfile.mkdtemp(prefix="spanlens-bench-"), "sink.json")
+    subprocess.run([sys.executable, args.load, "--url", f"http://127.0.0.1:{port}/v1/traces",
+                    "--spans-per-request", "1000", "--concurrency", str(c), "--duration", "10",
+                    "--warmup", "2", "--json-out", out], check=True, stdout=subprocess.DEVNULL)
+    srv.close()
+    with open(out) as f:
+        load = json.load(f)
+    return {"concurrency": c, "sink_spans_per_s": load.get("spans_per_s"),
+            "client_cpu_pct_avg": load.get("client_cpu_pct_avg"),
+            "client_cpu_pct_per_100k_spans_s": round(100_000 * load.get("client_cpu_pct_avg", 0)
+                                                     / max(load.get("spans_per_s") or 1, 1), 1)}
+
+
 def run_load(args, c: int) -> dict:
     data_dir = tempfile.mkdtemp(prefix="spanlens-bench-")
     proc, hp, op = start(args.bin, data_dir)
@@ -93,6 +170,7 @@ def run_load(args, c: int) -> dict:
     target.pop("samples_t_cpu_rssMiB_hostcpu", None)
     result = {
         "concurrency": c,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "spans_per_s": load.get("spans_per_s"),
         "latency_ms": load.get("latency_ms"),
         "status_counts": load.get("status_counts"),
@@ -173,8 +251,15 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--requests", type=int, default=500, help="trace-by-id requests")
     ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--ceiling", action="store_true", help="also measure the generator against a trivial sink")
     args = ap.parse_args()
     report = {"ingest": [], "trace_by_id_1000_spans": None}
+    if args.ceiling:
+        report["generator_ceiling"] = []
+        for c in args.concurrency:
+            r = run_ceiling(args, c)
+            report["generator_ceiling"].append(r)
+            print(json.dumps(r), file=sys.stderr)
     if not args.skip_load:
         for c in args.concurrency:
             r = run_load(args, c)

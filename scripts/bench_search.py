@@ -4,6 +4,8 @@ per request, 10 spans per trace), then time /api/search (TraceQL and tag queries
 endpoints: p50/p99 per query. Our own script.
 
 Usage: python3 scripts/bench_search.py --bin target/release/spanlens [--spans 1000000] [--requests 50]
+       [--data-dir DIR --keep]   (reuse a loaded store: loading is skipped when DIR already holds
+                                  the spans; the query window covers the last 6 hours)
 Needs: python3 with opentelemetry-proto and psutil (for load_otlp.py).
 """
 from __future__ import annotations
@@ -31,6 +33,12 @@ QUERIES = [
 ]
 
 
+def stored_spans(port: int) -> int:
+    """Spans in the store: this process's ingest counter, or the store gauge for a reused
+    directory (the gauge may lag a little)."""
+    return int(max(metric(port, "spanlens_spans_stored_total"), metric(port, "spanlens_store_spans")))
+
+
 def pct(vals, p):
     vals = sorted(vals)
     return round(vals[min(len(vals) - 1, int(p / 100 * len(vals)))], 2)
@@ -43,25 +51,28 @@ def main() -> int:
     ap.add_argument("--load", default=os.path.join(here, "..", "..", "shared", "tools", "load_otlp.py"))
     ap.add_argument("--spans", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=50, help="timed requests per query")
+    ap.add_argument("--data-dir", help="store directory to use (default: a fresh temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the store directory afterwards")
     args = ap.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="spanlens-search-")
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="spanlens-search-")
     proc, hp, op = start(args.bin, data_dir)
     try:
         # Load until the store holds the wanted number of spans (load_otlp runs by duration).
         t0 = time.time()
-        while int(metric(hp, "spanlens_spans_stored_total")) < args.spans:
+        while stored_spans(hp) < args.spans:
             subprocess.run([sys.executable, args.load, "--url", f"http://127.0.0.1:{op}/v1/traces",
                             "--spans-per-request", "1000", "--concurrency", "2", "--duration", "3",
                             "--warmup", "0", "--seed", str(int(time.time()))],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stored = int(metric(hp, "spanlens_spans_stored_total"))
-        report = {"spans_stored": stored, "load_seconds": round(time.time() - t0, 1), "queries": {}}
+        stored = stored_spans(hp)
+        report = {"spans_stored": stored, "load_seconds": round(time.time() - t0, 1),
+                  "loadavg_before": [round(x, 2) for x in os.getloadavg()], "queries": {}}
         now = int(time.time())
         for label, params in QUERIES + [("tag_names", None), ("tag_values_service", None)]:
             if params is None:
                 path = "/api/v2/search/tags" if label == "tag_names" else "/api/v2/search/tag/resource.service.name/values"
             else:
-                q = dict(params, start=str(now - 3600), end=str(now + 60))
+                q = dict(params, start=str(now - 6 * 3600), end=str(now + 60))
                 path = "/api/search?" + urllib.parse.urlencode(q)
             lat, status, size = [], None, 0
             for i in range(args.requests + 3):
@@ -77,12 +88,14 @@ def main() -> int:
                                         "max_ms": round(max(lat), 2), "traces": traces, "bytes": size}
             print(label, report["queries"][label], file=sys.stderr)
         report["p99_max_ms"] = max(q["p99_ms"] for q in report["queries"].values())
+        report["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(report, indent=2))
         return 0
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-        subprocess.run(["rm", "-rf", data_dir], check=False)
+        if not args.keep:
+            subprocess.run(["rm", "-rf", data_dir], check=False)
 
 
 if __name__ == "__main__":

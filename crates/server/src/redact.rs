@@ -18,6 +18,8 @@ pub const REDACTED: &str = "[REDACTED]";
 pub struct Redactor {
     exact: Vec<String>,
     globs: Vec<String>,
+    /// Last bytes (lowercase) of the exact patterns: a key ending otherwise matches none.
+    last_bytes: Vec<u8>,
 }
 
 impl Redactor {
@@ -36,6 +38,11 @@ impl Redactor {
             if p.contains('*') {
                 r.globs.push(p);
             } else {
+                if let Some(last) = p.as_bytes().last() {
+                    if !r.last_bytes.contains(last) {
+                        r.last_bytes.push(*last);
+                    }
+                }
                 r.exact.push(p);
             }
         }
@@ -50,10 +57,12 @@ impl Redactor {
     /// Whether `key` is sensitive.
     pub fn matches(&self, key: &str) -> bool {
         // Allocation-free for plain patterns: this runs for every attribute at ingest.
-        if self
-            .exact
-            .iter()
-            .any(|p| tail_match(key.as_bytes(), p.as_bytes()))
+        let last = key.as_bytes().last().map(u8::to_ascii_lowercase);
+        if last.is_some_and(|b| self.last_bytes.contains(&b))
+            && self
+                .exact
+                .iter()
+                .any(|p| tail_match(key.as_bytes(), p.as_bytes()))
         {
             return true;
         }

@@ -8,11 +8,13 @@
 //! Tempo's text (see [`ApiError`]).
 //!
 //! Submodules: [`common`] (tenants, blocking store calls, time), [`metrics`] (TraceQL metrics
-//! evaluation over the stored spans), [`render`] (trace bodies).
+//! evaluation over the stored spans), [`render`] (trace bodies), [`search`] (the TraceQL
+//! search loop over the store's prefiltered candidates).
 
 pub mod common;
 pub mod metrics;
 pub mod render;
+pub mod search;
 
 use crate::api::error::ApiError;
 use crate::state::AppState;
@@ -22,7 +24,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::{blocking, pairs, param, tenants, Json};
 use spanlens_core::model::{TraceId, TraceSet};
-use spanlens_core::query::{self, FieldRef, Intrinsic, QueryError, SearchOptions};
+use spanlens_core::query::{self, FieldRef, Intrinsic, QueryError};
 use spanlens_core::tempo_api::{
     self, BuildInfo, ParamError, QueryMetrics, SearchParams, TagNamesResponse, TagNamesV2Response,
     TagScopeNames, TagScopeParam, TagValuesResponse, TagValuesV2Response, TraceSearchMetadata, TypedTagValue,
@@ -172,9 +174,6 @@ fn filtered_spans(set: &TraceSet, trace_id: TraceId, filter: &query::Query, keep
     }
 }
 
-/// Store ids are read in chunks of this many traces while a TraceQL search fills its limit.
-const SEARCH_CHUNK: usize = 256;
-
 /// `GET /api/search`: TraceQL (`q`) through the core evaluator, or `tags`/durations through the
 /// store's indexes. Most recent first, at most `limit`.
 pub async fn search(
@@ -222,27 +221,14 @@ pub async fn search(
             return serde_json::to_value(tempo_api::SearchResponse { traces, metrics })
                 .map_err(|e| ApiError::Internal(e.to_string()));
         };
-        let limit = filter.limit;
-        filter.limit = 0;
-        let candidates = store.find_traces(&tenants, &filter)?;
-        let mut out: Vec<serde_json::Value> = Vec::new();
-        let mut inspected = 0u32;
-        for chunk in candidates.chunks(SEARCH_CHUNK) {
-            let ids: Vec<TraceId> = chunk.iter().map(|s| s.trace_id).collect();
-            let set = store.load_traces(&tenants, &ids)?;
-            inspected += set.traces().len() as u32;
-            let options = SearchOptions {
-                limit: limit.saturating_sub(out.len()),
-                spans_per_spanset: params.spss as usize,
-            };
-            let result = query::search(&set, &parsed, options);
-            for t in &result.traces {
-                out.push(serde_json::to_value(t.to_tempo()).map_err(|e| ApiError::Internal(e.to_string()))?);
-            }
-            if out.len() >= limit {
-                break;
-            }
-        }
+        let found = search::traceql(store.as_ref(), &tenants, &filter, &parsed, params.spss as usize)?;
+        let inspected = found.inspected_traces;
+        let found = found.traces;
+        let out = found
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let metrics = QueryMetrics {
             inspected_traces: inspected,
             completed_jobs: 1,

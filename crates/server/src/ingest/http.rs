@@ -269,6 +269,17 @@ async fn export_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resp
     let worker_state = state.clone();
     let job = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
+        if encoding == Encoding::Protobuf {
+            if let Some(result) = crate::ingest::store_protobuf(&worker_state, &tenant, &bytes) {
+                let outcome = result.map_err(|e| IngestFailure::Store(e.to_string()))?;
+                tracing::trace!(
+                    micros = started.elapsed().as_micros() as u64,
+                    spans = outcome.spans_stored,
+                    "ingest timing (fast path)"
+                );
+                return Ok(outcome);
+            }
+        }
         let (data, skipped) = decode(encoding, &bytes).map_err(IngestFailure::Decode)?;
         let decoded = started.elapsed();
         let mut outcome =

@@ -11,7 +11,7 @@
 //! OTLP's
 //! `partial_success` expects. Not here: redaction (done before), SQL, compression.
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 use prost::encoding::{encode_key, encode_varint, WireType};
 use prost::Message;
 use spanlens_core::formats::otlp_proto::wire;
@@ -80,8 +80,8 @@ impl SplitBatch {
 }
 
 /// A borrowed tag value, to dedupe without allocating.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum TagVal<'a> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum TagVal<'a> {
     Str(&'a str),
     Int(i64),
     Float(u64),
@@ -112,52 +112,27 @@ impl TagRef<'_> {
     }
 }
 
-/// Interns tag values of one batch: each distinct value gets a small index once.
-#[derive(Default)]
-struct Interner<'a> {
-    index: HashMap<TagRef<'a>, u32>,
-    tags: Vec<TagRef<'a>>,
-}
-
-impl<'a> Interner<'a> {
-    fn intern(&mut self, tag: TagRef<'a>) -> u32 {
-        if let Some(i) = self.index.get(&tag) {
-            return *i;
-        }
-        let i = u32::try_from(self.tags.len()).unwrap_or(u32::MAX);
-        self.tags.push(tag);
-        self.index.insert(tag, i);
-        i
-    }
-}
-
-fn tag_refs<'a>(scope: u8, attrs: &'a [wire::KeyValue], interner: &mut Interner<'a>, out: &mut HashSet<u32>) {
-    for kv in attrs {
-        if let Some(val) = tag_val(kv) {
-            out.insert(interner.intern(TagRef {
-                scope,
-                key: kv.key.as_str(),
-                val,
-            }));
-        }
-    }
+/// Whether an attribute is indexed as a tag: a key of 1..=256 bytes and a scalar value
+/// (strings up to 256 bytes).
+pub(crate) fn indexable(key: &str, val: TagVal<'_>) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_TAG_VALUE_LEN
+        && !matches!(val, TagVal::Str(s) if s.len() > MAX_TAG_VALUE_LEN)
 }
 
 fn tag_val(kv: &wire::KeyValue) -> Option<TagVal<'_>> {
     use wire::AnyValueKind as K;
-    if kv.key.is_empty() || kv.key.len() > MAX_TAG_VALUE_LEN {
-        return None;
-    }
-    match kv.value.as_ref()?.value.as_ref()? {
-        K::StringValue(s) if s.len() <= MAX_TAG_VALUE_LEN => Some(TagVal::Str(s)),
-        K::IntValue(i) => Some(TagVal::Int(*i)),
-        K::DoubleValue(d) => Some(TagVal::Float(d.to_bits())),
-        K::BoolValue(b) => Some(TagVal::Bool(*b)),
-        _ => None,
-    }
+    let val = match kv.value.as_ref()?.value.as_ref()? {
+        K::StringValue(s) => TagVal::Str(s),
+        K::IntValue(i) => TagVal::Int(*i),
+        K::DoubleValue(d) => TagVal::Float(d.to_bits()),
+        K::BoolValue(b) => TagVal::Bool(*b),
+        _ => return None,
+    };
+    indexable(&kv.key, val).then_some(val)
 }
 
-/// Per-trace accumulation while walking the batch.
+/// Per-trace accumulation while walking a batch.
 struct Acc {
     trace_id: [u8; 16],
     start: u64,
@@ -167,15 +142,221 @@ struct Acc {
     root: Option<(String, String)>,
     /// (resource index, scope index, framed span fields).
     groups: Vec<(usize, usize, Vec<u8>)>,
-    tags: HashSet<u32>,
+    /// Interned tag ids (duplicates removed at the end).
+    tags: Vec<u32>,
     resources: Vec<usize>,
 }
 
-/// A scope as it will be written (old `InstrumentationLibrarySpans` become scopes).
-struct ScopeOut<'a> {
-    scope_bytes: Option<Vec<u8>>,
-    schema_url: &'a str,
-    spans: &'a [wire::Span],
+/// A scope as it will be written into chunks: its encoded `InstrumentationScope` (None when
+/// absent) and schema URL.
+pub(crate) type ScopeOut<'a> = (Option<std::borrow::Cow<'a, [u8]>>, &'a [u8]);
+
+/// A resource as it will be written into chunks: its encoded `Resource` (None when absent),
+/// schema URL, interned tags, and its scopes as (encoded `InstrumentationScope`, schema URL).
+pub(crate) struct ResourceOut<'a> {
+    pub bytes: Option<std::borrow::Cow<'a, [u8]>>,
+    pub schema_url: &'a [u8],
+    pub tags: Vec<u32>,
+    pub scopes: Vec<ScopeOut<'a>>,
+}
+
+/// The facts of one span that the split needs besides its bytes.
+pub(crate) struct SpanFacts<'a> {
+    pub trace_id: &'a [u8],
+    pub span_id: &'a [u8],
+    pub parent_is_zero: bool,
+    pub name: &'a str,
+    pub start: u64,
+    pub end: u64,
+    pub is_error: bool,
+}
+
+/// Groups spans per trace, interning tags; shared by [`split`] (decoded wire types) and the
+/// protobuf fast path of ingest (borrowed bytes). Call [`Splitter::span`] per span in batch
+/// order, then [`Splitter::finish`].
+#[derive(Default)]
+pub(crate) struct Splitter<'a> {
+    index: HashMap<[u8; 16], usize>,
+    accs: Vec<Acc>,
+    tag_index: HashMap<TagRef<'a>, u32>,
+    tag_list: Vec<TagRef<'a>>,
+    rejected: u64,
+    first_error: Option<String>,
+}
+
+impl<'a> Splitter<'a> {
+    /// The id of a tag value in this batch.
+    pub(crate) fn intern(&mut self, scope: u8, key: &'a str, val: TagVal<'a>) -> u32 {
+        let tag = TagRef { scope, key, val };
+        if let Some(i) = self.tag_index.get(&tag) {
+            return *i;
+        }
+        let i = u32::try_from(self.tag_list.len()).unwrap_or(u32::MAX);
+        self.tag_list.push(tag);
+        self.tag_index.insert(tag, i);
+        i
+    }
+
+    /// Checks the ids of a span and records its facts; `None` when the span is refused
+    /// (counted). Otherwise the trace slot, for [`Splitter::tag`] and [`Splitter::span_buf`].
+    pub(crate) fn span(&mut self, ri: usize, facts: &SpanFacts<'a>, service: &str) -> Option<usize> {
+        let Ok(trace_id) = <[u8; 16]>::try_from(facts.trace_id) else {
+            self.rejected += 1;
+            let len = facts.trace_id.len();
+            self.first_error
+                .get_or_insert_with(|| format!("span has an invalid trace id: {len} bytes, expected 16"));
+            return None;
+        };
+        if trace_id == [0u8; 16] {
+            self.rejected += 1;
+            self.first_error
+                .get_or_insert_with(|| "span has an all-zero trace id".to_string());
+            return None;
+        }
+        if facts.span_id.len() != 8 || facts.span_id.iter().all(|b| *b == 0) {
+            self.rejected += 1;
+            let len = facts.span_id.len();
+            self.first_error
+                .get_or_insert_with(|| format!("span has an invalid span id: {len} bytes, expected 8"));
+            return None;
+        }
+        let accs = &mut self.accs;
+        let slot = *self.index.entry(trace_id).or_insert_with(|| {
+            accs.push(Acc {
+                trace_id,
+                start: u64::MAX,
+                end: 0,
+                spans: 0,
+                errors: 0,
+                root: None,
+                groups: Vec::new(),
+                tags: Vec::new(),
+                resources: Vec::new(),
+            });
+            accs.len() - 1
+        });
+        let name_tag = self.intern(SCOPE_NAME, "name", TagVal::Str(facts.name));
+        let acc = self.accs.get_mut(slot)?;
+        acc.start = acc.start.min(facts.start);
+        acc.end = acc.end.max(facts.end.max(facts.start));
+        acc.spans += 1;
+        if facts.is_error {
+            acc.errors += 1;
+        }
+        if facts.parent_is_zero && acc.root.is_none() {
+            acc.root = Some((service.to_string(), facts.name.to_string()));
+        }
+        if !acc.resources.contains(&ri) {
+            acc.resources.push(ri);
+        }
+        acc.tags.push(name_tag);
+        Some(slot)
+    }
+
+    /// Records an attribute of the span last passed to [`Splitter::span`] (skipped when not
+    /// indexable).
+    pub(crate) fn tag(&mut self, slot: usize, scope: u8, key: &'a str, val: TagVal<'a>) {
+        if !indexable(key, val) {
+            return;
+        }
+        let id = self.intern(scope, key, val);
+        if let Some(acc) = self.accs.get_mut(slot) {
+            acc.tags.push(id);
+        }
+    }
+
+    /// The buffer the span's framed encoding (field 2 of `ScopeSpans`) is appended to.
+    pub(crate) fn span_buf(&mut self, slot: usize, ri: usize, si: usize) -> Option<&mut Vec<u8>> {
+        let acc = self.accs.get_mut(slot)?;
+        let same = matches!(acc.groups.last(), Some(g) if g.0 == ri && g.1 == si);
+        if !same {
+            if let Some(pos) = acc.groups.iter().position(|g| g.0 == ri && g.1 == si) {
+                // Spans of one scope interleaved with another's: reuse the group.
+                let g = acc.groups.remove(pos);
+                acc.groups.push(g);
+            } else {
+                acc.groups.push((ri, si, Vec::new()));
+            }
+        }
+        acc.groups.last_mut().map(|g| &mut g.2)
+    }
+
+    /// Builds one chunk per trace.
+    pub(crate) fn finish(self, resources: &[ResourceOut<'_>]) -> SplitBatch {
+        let mut chunks = Vec::with_capacity(self.accs.len());
+        for mut acc in self.accs {
+            // Order groups by resource then scope so each resource is written once.
+            acc.groups.sort_by_key(|g| (g.0, g.1));
+            let size: usize = acc.groups.iter().map(|g| g.2.len() + 16).sum();
+            let mut encoded = Vec::with_capacity(size + 256);
+            let mut rs_inner = Vec::new();
+            let mut i = 0;
+            while let Some(&(ri, _, _)) = acc.groups.get(i) {
+                rs_inner.clear();
+                let resource = resources.get(ri);
+                if let Some(bytes) = resource.and_then(|r| r.bytes.as_deref()) {
+                    put_bytes_field(&mut rs_inner, 1, bytes);
+                }
+                while let Some((gri, si, spans)) = acc.groups.get(i) {
+                    if *gri != ri {
+                        break;
+                    }
+                    let scope = resource.and_then(|r| r.scopes.get(*si));
+                    let scope_bytes = scope.and_then(|s| s.0.as_deref());
+                    let url = scope.map(|s| s.1).unwrap_or_default();
+                    let mut len = spans.len();
+                    if let Some(b) = scope_bytes {
+                        len += framed_len(1, b.len());
+                    }
+                    if !url.is_empty() {
+                        len += framed_len(3, url.len());
+                    }
+                    encode_key(2, WireType::LengthDelimited, &mut rs_inner);
+                    encode_varint(len as u64, &mut rs_inner);
+                    if let Some(b) = scope_bytes {
+                        put_bytes_field(&mut rs_inner, 1, b);
+                    }
+                    rs_inner.extend_from_slice(spans);
+                    if !url.is_empty() {
+                        put_bytes_field(&mut rs_inner, 3, url);
+                    }
+                    i += 1;
+                }
+                if let Some(url) = resource.map(|r| r.schema_url).filter(|u| !u.is_empty()) {
+                    put_bytes_field(&mut rs_inner, 3, url);
+                }
+                put_bytes_field(&mut encoded, 1, &rs_inner);
+            }
+            for ri in &acc.resources {
+                if let Some(r) = resources.get(*ri) {
+                    acc.tags.extend(r.tags.iter().copied());
+                }
+            }
+            acc.tags.sort_unstable();
+            acc.tags.dedup();
+            chunks.push(TraceChunk {
+                trace_id: acc.trace_id,
+                start_unix_nanos: if acc.start == u64::MAX { 0 } else { acc.start },
+                end_unix_nanos: acc.end,
+                span_count: acc.spans,
+                error_count: acc.errors,
+                root: acc.root,
+                encoded,
+                tags: acc.tags,
+            });
+        }
+        SplitBatch {
+            chunks,
+            tags: self.tag_list.iter().map(|t| t.to_owned_key()).collect(),
+            rejected: self.rejected,
+            first_error: self.first_error,
+        }
+    }
+}
+
+/// Bytes taken by a length-delimited field with a `len`-byte payload.
+fn framed_len(tag: u32, len: usize) -> usize {
+    prost::encoding::key_len(tag) + prost::encoding::encoded_len_varint(len as u64) + len
 }
 
 fn put_bytes_field(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
@@ -194,32 +375,36 @@ fn service_name(resource: Option<&wire::Resource>) -> &str {
         .unwrap_or("")
 }
 
-/// Splits `resource_spans` into one chunk per trace.
-pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
-    let mut rejected = 0u64;
-    let mut first_error: Option<String> = None;
-    let mut index: HashMap<[u8; 16], usize> = HashMap::new();
-    let mut accs: Vec<Acc> = Vec::new();
-    let mut resource_bytes: Vec<Option<Vec<u8>>> = Vec::with_capacity(resource_spans.len());
-    let mut resource_tags: Vec<Vec<u32>> = Vec::with_capacity(resource_spans.len());
-    let mut interner = Interner::default();
-    let mut scopes: Vec<Vec<ScopeOut<'_>>> = Vec::with_capacity(resource_spans.len());
-
-    for (ri, rs) in resource_spans.iter().enumerate() {
-        resource_bytes.push(rs.resource.as_ref().map(|r| r.encode_to_vec()));
-        let mut rtags = HashSet::new();
-        if let Some(r) = &rs.resource {
-            tag_refs(SCOPE_RESOURCE, &r.attributes, &mut interner, &mut rtags);
+fn add_tags<'a>(splitter: &mut Splitter<'a>, slot: usize, scope: u8, attrs: &'a [wire::KeyValue]) {
+    for kv in attrs {
+        if let Some(val) = tag_val(kv) {
+            splitter.tag(slot, scope, &kv.key, val);
         }
-        resource_tags.push(rtags.into_iter().collect());
+    }
+}
+
+/// Splits decoded `resource_spans` into one chunk per trace.
+pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
+    let mut splitter = Splitter::default();
+    let mut resources: Vec<ResourceOut<'_>> = Vec::with_capacity(resource_spans.len());
+    for (ri, rs) in resource_spans.iter().enumerate() {
+        let mut rtags = Vec::new();
+        if let Some(r) = &rs.resource {
+            for kv in &r.attributes {
+                if let Some(val) = tag_val(kv) {
+                    rtags.push(splitter.intern(SCOPE_RESOURCE, &kv.key, val));
+                }
+            }
+        }
         let service = service_name(rs.resource.as_ref());
-        let mut outs: Vec<ScopeOut<'_>> = Vec::new();
+        let mut scopes = Vec::new();
+        let mut span_lists: Vec<&[wire::Span]> = Vec::new();
         for ss in &rs.scope_spans {
-            outs.push(ScopeOut {
-                scope_bytes: ss.scope.as_ref().map(|s| s.encode_to_vec()),
-                schema_url: &ss.schema_url,
-                spans: &ss.spans,
-            });
+            scopes.push((
+                ss.scope.as_ref().map(|s| s.encode_to_vec().into()),
+                ss.schema_url.as_bytes(),
+            ));
+            span_lists.push(&ss.spans);
         }
         for ils in &rs.instrumentation_library_spans {
             let scope = ils
@@ -230,157 +415,43 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
                     version: l.version.clone(),
                     ..wire::InstrumentationScope::default()
                 });
-            outs.push(ScopeOut {
-                scope_bytes: scope.map(|s| s.encode_to_vec()),
-                schema_url: &ils.schema_url,
-                spans: &ils.spans,
-            });
+            scopes.push((scope.map(|s| s.encode_to_vec().into()), ils.schema_url.as_bytes()));
+            span_lists.push(&ils.spans);
         }
-        for (si, scope) in outs.iter().enumerate() {
-            for span in scope.spans {
-                let Ok(trace_id) = <[u8; 16]>::try_from(span.trace_id.as_slice()) else {
-                    rejected += 1;
-                    first_error.get_or_insert_with(|| {
-                        format!(
-                            "span has an invalid trace id: {} bytes, expected 16",
-                            span.trace_id.len()
-                        )
-                    });
+        for (si, spans) in span_lists.iter().enumerate() {
+            for span in spans.iter() {
+                let facts = SpanFacts {
+                    trace_id: &span.trace_id,
+                    span_id: &span.span_id,
+                    parent_is_zero: span.parent_span_id.iter().all(|b| *b == 0),
+                    name: &span.name,
+                    start: span.start_time_unix_nano,
+                    end: span.end_time_unix_nano,
+                    is_error: span.status.as_ref().is_some_and(|s| s.code == 2),
+                };
+                let Some(slot) = splitter.span(ri, &facts, service) else {
                     continue;
                 };
-                if trace_id == [0u8; 16] {
-                    rejected += 1;
-                    first_error.get_or_insert_with(|| "span has an all-zero trace id".to_string());
-                    continue;
-                }
-                if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
-                    rejected += 1;
-                    first_error.get_or_insert_with(|| {
-                        format!(
-                            "span has an invalid span id: {} bytes, expected 8",
-                            span.span_id.len()
-                        )
-                    });
-                    continue;
-                }
-                let slot = *index.entry(trace_id).or_insert_with(|| {
-                    accs.push(Acc {
-                        trace_id,
-                        start: u64::MAX,
-                        end: 0,
-                        spans: 0,
-                        errors: 0,
-                        root: None,
-                        groups: Vec::new(),
-                        tags: HashSet::new(),
-                        resources: Vec::new(),
-                    });
-                    accs.len() - 1
-                });
-                let Some(acc) = accs.get_mut(slot) else {
-                    continue;
-                };
-                acc.start = acc.start.min(span.start_time_unix_nano);
-                acc.end = acc
-                    .end
-                    .max(span.end_time_unix_nano.max(span.start_time_unix_nano));
-                acc.spans += 1;
-                if span.status.as_ref().is_some_and(|s| s.code == 2) {
-                    acc.errors += 1;
-                }
-                if span.parent_span_id.iter().all(|b| *b == 0) && acc.root.is_none() {
-                    acc.root = Some((service.to_string(), span.name.clone()));
-                }
-                if !acc.resources.contains(&ri) {
-                    acc.resources.push(ri);
-                }
-                acc.tags.insert(interner.intern(TagRef {
-                    scope: SCOPE_NAME,
-                    key: "name",
-                    val: TagVal::Str(&span.name),
-                }));
-                tag_refs(SCOPE_SPAN, &span.attributes, &mut interner, &mut acc.tags);
+                add_tags(&mut splitter, slot, SCOPE_SPAN, &span.attributes);
                 for event in &span.events {
-                    tag_refs(SCOPE_EVENT, &event.attributes, &mut interner, &mut acc.tags);
+                    add_tags(&mut splitter, slot, SCOPE_EVENT, &event.attributes);
                 }
                 for link in &span.links {
-                    tag_refs(SCOPE_LINK, &link.attributes, &mut interner, &mut acc.tags);
+                    add_tags(&mut splitter, slot, SCOPE_LINK, &link.attributes);
                 }
-                let same = matches!(acc.groups.last(), Some(g) if g.0 == ri && g.1 == si);
-                if !same {
-                    if let Some(pos) = acc.groups.iter().position(|g| g.0 == ri && g.1 == si) {
-                        // Spans of one scope interleaved with another's: reuse the group.
-                        let g = acc.groups.remove(pos);
-                        acc.groups.push(g);
-                    } else {
-                        acc.groups.push((ri, si, Vec::new()));
-                    }
+                if let Some(buf) = splitter.span_buf(slot, ri, si) {
+                    prost::encoding::message::encode(2, span, buf);
                 }
-                let Some(group) = acc.groups.last_mut() else {
-                    continue;
-                };
-                prost::encoding::message::encode(2, span, &mut group.2);
             }
         }
-        scopes.push(outs);
-    }
-
-    let mut chunks = Vec::with_capacity(accs.len());
-    for mut acc in accs {
-        // Order groups by resource then scope so each resource is written once.
-        acc.groups.sort_by_key(|g| (g.0, g.1));
-        let mut encoded = Vec::new();
-        let mut i = 0;
-        while let Some(&(ri, _, _)) = acc.groups.get(i) {
-            let mut rs_inner = Vec::new();
-            if let Some(Some(bytes)) = resource_bytes.get(ri) {
-                put_bytes_field(&mut rs_inner, 1, bytes);
-            }
-            while let Some((gri, si, spans)) = acc.groups.get(i) {
-                if *gri != ri {
-                    break;
-                }
-                let mut ss_inner = Vec::with_capacity(spans.len() + 64);
-                let scope = scopes.get(ri).and_then(|s| s.get(*si));
-                if let Some(Some(bytes)) = scope.map(|s| &s.scope_bytes) {
-                    put_bytes_field(&mut ss_inner, 1, bytes);
-                }
-                ss_inner.extend_from_slice(spans);
-                if let Some(url) = scope.map(|s| s.schema_url).filter(|u| !u.is_empty()) {
-                    put_bytes_field(&mut ss_inner, 3, url.as_bytes());
-                }
-                put_bytes_field(&mut rs_inner, 2, &ss_inner);
-                i += 1;
-            }
-            if let Some(rs) = resource_spans.get(ri).filter(|rs| !rs.schema_url.is_empty()) {
-                put_bytes_field(&mut rs_inner, 3, rs.schema_url.as_bytes());
-            }
-            put_bytes_field(&mut encoded, 1, &rs_inner);
-        }
-        for ri in &acc.resources {
-            if let Some(tags) = resource_tags.get(*ri) {
-                acc.tags.extend(tags.iter().copied());
-            }
-        }
-        let mut tags: Vec<u32> = acc.tags.iter().copied().collect();
-        tags.sort_unstable();
-        chunks.push(TraceChunk {
-            trace_id: acc.trace_id,
-            start_unix_nanos: if acc.start == u64::MAX { 0 } else { acc.start },
-            end_unix_nanos: acc.end,
-            span_count: acc.spans,
-            error_count: acc.errors,
-            root: acc.root,
-            encoded,
-            tags,
+        resources.push(ResourceOut {
+            bytes: rs.resource.as_ref().map(|r| r.encode_to_vec().into()),
+            schema_url: rs.schema_url.as_bytes(),
+            tags: rtags,
+            scopes,
         });
     }
-    SplitBatch {
-        chunks,
-        tags: interner.tags.iter().map(|t| t.to_owned_key()).collect(),
-        rejected,
-        first_error,
-    }
+    splitter.finish(&resources)
 }
 
 #[cfg(test)]

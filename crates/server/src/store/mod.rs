@@ -12,6 +12,7 @@ pub mod tempo;
 use spanlens_core::formats::otlp_proto::wire;
 use spanlens_core::formats::writers;
 use spanlens_core::model::{TraceId, TraceSet};
+use spanlens_core::query::Prefilter;
 
 /// The tenant used when multi-tenancy is off.
 pub const DEFAULT_TENANT: &str = "single-tenant";
@@ -75,6 +76,15 @@ pub struct TraceFilter {
     pub limit: usize,
 }
 
+/// What a [`TraceStore::scan_candidates`] visitor wants after a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanControl {
+    /// Enough: stop reading.
+    Stop,
+    /// Send about this many more candidate traces in the next batch.
+    Continue(usize),
+}
+
 /// Attribute scopes for tag listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TagScope {
@@ -117,6 +127,20 @@ pub trait TraceStore: Send + Sync + 'static {
         self.append(tenant, &set)
     }
 
+    /// Whether [`TraceStore::append_split`] stores (the protobuf ingest fast path); when
+    /// false, ingest decodes and calls [`TraceStore::append_otlp`].
+    fn accepts_split(&self) -> bool {
+        false
+    }
+
+    /// Stores a batch already split per trace by ingest (redacted; durable on return). Only
+    /// called when [`TraceStore::accepts_split`] is true.
+    fn append_split(&self, _tenant: &str, _split: batch::SplitBatch) -> Result<AppendOutcome, StoreError> {
+        Err(StoreError::Storage(
+            "this store does not take split batches".to_string(),
+        ))
+    }
+
     /// One trace by id, optionally only if it overlaps `[start, end]` (unix nanoseconds).
     fn get_trace(
         &self,
@@ -127,6 +151,46 @@ pub trait TraceStore: Send + Sync + 'static {
 
     /// Summaries of traces passing `filter`, most recent first.
     fn find_traces(&self, tenants: &[String], filter: &TraceFilter) -> Result<Vec<TraceSummary>, StoreError>;
+
+    /// The traces passing `filter` (its `limit` is ignored) that may satisfy `prefilter`, most
+    /// recent first (ties by trace id), handed to `visit` in batches of loaded traces: the first
+    /// batch holds about `first_batch` traces, later ones what `visit` asks for. A store may
+    /// ignore `prefilter` (it only saves work) but must never leave out a trace satisfying it;
+    /// the caller evaluates the exact query on every batch.
+    fn scan_candidates(
+        &self,
+        tenants: &[String],
+        filter: &TraceFilter,
+        prefilter: &Prefilter,
+        first_batch: usize,
+        visit: &mut dyn FnMut(TraceSet) -> Result<ScanControl, StoreError>,
+    ) -> Result<(), StoreError> {
+        if prefilter.is_unsatisfiable() {
+            return Ok(());
+        }
+        let all = TraceFilter {
+            limit: 0,
+            ..filter.clone()
+        };
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<TraceId> = self
+            .find_traces(tenants, &all)?
+            .into_iter()
+            .map(|s| s.trace_id)
+            .filter(|id| seen.insert(id.0))
+            .collect();
+        let mut want = first_batch.max(1);
+        let mut rest = ids.as_slice();
+        while !rest.is_empty() {
+            let (batch, tail) = rest.split_at(want.min(rest.len()));
+            rest = tail;
+            match visit(self.load_traces(tenants, batch)?)? {
+                ScanControl::Stop => break,
+                ScanControl::Continue(n) => want = n.max(1),
+            }
+        }
+        Ok(())
+    }
 
     /// Several traces at once, as one set (for TraceQL evaluation and analysis).
     fn load_traces(&self, tenants: &[String], ids: &[TraceId]) -> Result<TraceSet, StoreError>;

@@ -1,4 +1,5 @@
-//! The embedded, durable store: SQLite (bundled) in WAL mode with `synchronous=FULL`.
+//! The embedded, durable store: SQLite (bundled) in WAL mode; every acknowledged commit's WAL
+//! is fsync'd (see below).
 //!
 //! Layout: `traces` holds one summary row per (tenant, trace id) — time range, duration, span
 //! and error counts, root service/name, byte size, partial flag, last write time and the sorted
@@ -9,15 +10,23 @@
 //! values stop being indexed (`saturated_keys`); filters on them fall back to reading spans.
 //!
 //! Writes go through one writer thread that group-commits whatever requests are waiting into
-//! one transaction; `append` returns only after that transaction committed (fsync'd), so a 200
-//! after it survives a SIGKILL. Reads use a small pool of read connections (WAL lets them run
-//! beside the writer) and rebuild traces with the core's protobuf reader. Retention deletes by
+//! one transaction; `append` returns only after that transaction committed and its WAL was
+//! fsync'd, so a 200 after it survives a SIGKILL. The fsync runs on a second thread
+//! ([`syncer`]; the connection uses `synchronous=NORMAL`, which writes but does not fsync
+//! the WAL at commit), so the writer runs the next transaction meanwhile; WAL checkpoints
+//! run on a third thread ([`checkpoint`]). Reads use a small pool of read connections (WAL
+//! lets them run beside the writer) and rebuild traces with the core's protobuf reader; a TraceQL search
+//! streams prefiltered candidates in result order ([`search`]). Retention deletes by
 //! last write time, in small transactions.
+
+mod checkpoint;
+mod search;
+mod syncer;
 
 use super::batch::{self, SplitBatch, TagKey, TraceChunk};
 use super::{
-    AppendOutcome, StoreError, StoreStats, StoredTrace, TagScope, TagValue, TraceFilter, TraceStore,
-    TraceSummary,
+    AppendOutcome, ScanControl, StoreError, StoreStats, StoredTrace, TagScope, TagValue, TraceFilter,
+    TraceStore, TraceSummary,
 };
 use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 use spanlens_core::formats::otlp_proto::wire;
@@ -36,8 +45,9 @@ pub const MAX_VALUES_PER_KEY: usize = 2_000;
 const GROUP_MAX_SPANS: u64 = 100_000;
 /// Traces deleted per retention transaction.
 const DELETE_BATCH: usize = 2_000;
-/// zstd level for chunks (fast).
-const ZSTD_LEVEL: i32 = 1;
+/// zstd level for chunks: a fast negative level, which leaves literals unencoded; on chunks of
+/// a few KiB, building entropy tables per frame cost more than the few percent they save.
+const ZSTD_LEVEL: i32 = -1;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS traces(
@@ -58,7 +68,7 @@ CREATE TABLE IF NOT EXISTS traces(
 );
 CREATE UNIQUE INDEX IF NOT EXISTS traces_by_id ON traces(trace_id, tenant);
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces(tenant, start_ns);
-CREATE INDEX IF NOT EXISTS traces_by_duration ON traces(tenant, duration_ns);
+DROP INDEX IF EXISTS traces_by_duration;
 CREATE INDEX IF NOT EXISTS traces_by_written ON traces(written_ns);
 CREATE TABLE IF NOT EXISTS chunks(
   id INTEGER PRIMARY KEY,
@@ -251,11 +261,18 @@ impl SqliteStore {
         let path = data_dir.join("spanlens.db");
         let conn = open_connection(&path, true)?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=8192;",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;",
         )
         .map_err(storage)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_size_limit={};",
+            checkpoint::WAL_SIZE_LIMIT_BYTES
+        ))
+        .map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
-        let writer_state = Writer::new(conn, max_trace_bytes)?;
+        let mut wal_path = path.clone().into_os_string();
+        wal_path.push("-wal");
+        let writer_state = Writer::new(conn, max_trace_bytes, &path, PathBuf::from(wal_path))?;
         let (tx, rx) = sync_channel::<Job>(256);
         let handle = std::thread::Builder::new()
             .name("spanlens-store-writer".to_string())
@@ -295,7 +312,7 @@ impl SqliteStore {
 
     /// Stores an already split batch (the ingest fast path). Compression happens here, on the
     /// caller's thread; the writer thread only runs SQL.
-    pub fn append_split(&self, tenant: &str, split: SplitBatch) -> Result<AppendOutcome, StoreError> {
+    pub fn store_split(&self, tenant: &str, split: SplitBatch) -> Result<AppendOutcome, StoreError> {
         let started = std::time::Instant::now();
         let mut chunks = Vec::with_capacity(split.chunks.len());
         for chunk in split.chunks {
@@ -350,6 +367,41 @@ impl Drop for SqliteStore {
     }
 }
 
+thread_local! {
+    /// One zstd decompression context per reading thread, reused across chunks.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Largest frame size taken from a frame header at face value (bigger ones stream).
+const MAX_FRAME_PREALLOC: usize = 64 << 20;
+
+/// Appends the decompressed `data` (one zstd frame) to `out`, with this thread's reusable
+/// context when the frame records its size (the writer's frames do).
+fn decompress_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let size = zstd::zstd_safe::get_frame_content_size(data)
+        .ok()
+        .flatten()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n <= MAX_FRAME_PREALLOC);
+    let Some(size) = size else {
+        out.extend_from_slice(&zstd::stream::decode_all(data).map_err(storage)?);
+        return Ok(());
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(storage)?);
+        }
+        let plain = match slot.as_mut() {
+            Some(d) => d.decompress(data, size).map_err(storage)?,
+            None => zstd::stream::decode_all(data).map_err(storage)?,
+        };
+        out.extend_from_slice(&plain);
+        Ok(())
+    })
+}
+
 /// Reads the chunks of the given trace rows and decodes them into one builder.
 fn read_chunks(conn: &Connection, pks: &[i64], builder: &mut TraceSetBuilder) -> Result<(), StoreError> {
     let mut stmt = conn
@@ -362,8 +414,7 @@ fn read_chunks(conn: &Connection, pks: &[i64], builder: &mut TraceSetBuilder) ->
             .map_err(storage)?;
         for data in rows {
             let data = data.map_err(storage)?;
-            let plain = zstd::stream::decode_all(data.as_slice()).map_err(storage)?;
-            buf.extend_from_slice(&plain);
+            decompress_into(&data, &mut buf)?;
         }
     }
     if !buf.is_empty() {
@@ -453,7 +504,15 @@ fn resource_text(set: &TraceSet, span: &spanlens_core::model::Span, key: &str) -
 impl TraceStore for SqliteStore {
     fn append(&self, tenant: &str, batch: &TraceSet) -> Result<AppendOutcome, StoreError> {
         let data = super::set_to_otlp(batch)?;
-        self.append_split(tenant, batch::split(&data.resource_spans))
+        self.store_split(tenant, batch::split(&data.resource_spans))
+    }
+
+    fn accepts_split(&self) -> bool {
+        true
+    }
+
+    fn append_split(&self, tenant: &str, split: SplitBatch) -> Result<AppendOutcome, StoreError> {
+        self.store_split(tenant, split)
     }
 
     fn append_otlp(&self, tenant: &str, data: &wire::TracesData) -> Result<AppendOutcome, StoreError> {
@@ -463,7 +522,7 @@ impl TraceStore for SqliteStore {
             split_micros = started.elapsed().as_micros() as u64,
             "split timing"
         );
-        self.append_split(tenant, split)
+        self.store_split(tenant, split)
     }
 
     fn get_trace(
@@ -590,15 +649,21 @@ impl TraceStore for SqliteStore {
             let mut stmt = conn.prepare_cached(&sql).map_err(storage)?;
             let mut rows = stmt.query(params_from_iter(args.iter())).map_err(storage)?;
             let mut out = Vec::new();
+            // (tag id, mask of the conditions it satisfies), sorted: one merge walk per row.
+            let mut wanted: Vec<(u32, u64)> = Vec::new();
+            for (i, c) in conditions.iter().enumerate().take(64) {
+                wanted.extend(c.ids.iter().map(|id| (*id, 1u64 << i)));
+            }
+            wanted.sort_unstable();
             while let Some(row) = rows.next().map_err(storage)? {
-                let tag_blob: Vec<u8> = row.get(8).map_err(storage)?;
                 let pk: i64 = row.get(0).map_err(storage)?;
                 let mut unsure = Vec::new();
                 if !conditions.is_empty() {
-                    let tags: HashSet<u32> = decode_ids(&tag_blob).into_iter().collect();
+                    let tag_blob = row.get_ref(8).map_err(storage)?.as_blob().map_err(storage)?;
+                    let held = search::held_mask(tag_blob, &wanted);
                     let mut ok = true;
-                    for c in &conditions {
-                        if c.ids.iter().any(|id| tags.contains(id)) {
+                    for (i, c) in conditions.iter().enumerate() {
+                        if i < 64 && held & (1u64 << i) != 0 {
                             continue;
                         }
                         if c.saturated {
@@ -637,6 +702,27 @@ impl TraceStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+    }
+
+    fn scan_candidates(
+        &self,
+        tenants: &[String],
+        filter: &TraceFilter,
+        prefilter: &spanlens_core::query::Prefilter,
+        first_batch: usize,
+        visit: &mut dyn FnMut(TraceSet) -> Result<ScanControl, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            search::scan(
+                conn,
+                tenants,
+                filter,
+                prefilter,
+                first_batch,
+                search::Pushdown::SAFE,
+                visit,
+            )
         })
     }
 
@@ -800,6 +886,12 @@ struct Writer {
     max_trace_bytes: u64,
     /// Tag dictionary per tenant (looked up without allocating on the hot path).
     tenants: hashbrown::HashMap<String, TenantDict>,
+    /// fsyncs the WAL after each group commit and only then answers its appends.
+    syncer: syncer::Syncer,
+    /// Checkpoints the WAL beside the writer.
+    checkpointer: checkpoint::Checkpointer,
+    /// Held around each group commit (see [`checkpoint`]).
+    gate: checkpoint::Gate,
 }
 
 /// One tenant's tag dictionary.
@@ -823,11 +915,20 @@ impl KeyState {
 }
 
 impl Writer {
-    fn new(conn: Connection, max_trace_bytes: u64) -> Result<Writer, StoreError> {
+    fn new(
+        conn: Connection,
+        max_trace_bytes: u64,
+        db_path: &Path,
+        wal_path: PathBuf,
+    ) -> Result<Writer, StoreError> {
+        let gate = checkpoint::Gate::default();
         let mut writer = Writer {
             conn,
             max_trace_bytes,
             tenants: hashbrown::HashMap::new(),
+            syncer: syncer::Syncer::start(wal_path)?,
+            checkpointer: checkpoint::Checkpointer::start(db_path.to_path_buf(), gate.clone())?,
+            gate,
         };
         writer.load_dictionary()?;
         Ok(writer)
@@ -920,6 +1021,8 @@ impl Writer {
             }
             self.run_group(group);
         }
+        self.syncer.stop();
+        self.checkpointer.stop();
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
     }
 
@@ -945,7 +1048,11 @@ impl Writer {
             return;
         }
         let started = std::time::Instant::now();
-        let result = self.write_appends(&appends);
+        let gate = self.gate.clone();
+        let result = match gate.lock() {
+            Ok(_held) => self.write_appends(&appends),
+            Err(_) => Err(storage("store gate poisoned")),
+        };
         tracing::debug!(
             requests = appends.len(),
             spans = appends
@@ -958,9 +1065,13 @@ impl Writer {
         );
         match result {
             Ok(outcomes) => {
-                for ((_, _, _, reply), outcome) in appends.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
+                // Answered by the syncer once the WAL holding this transaction is on disk.
+                let committed = appends
+                    .into_iter()
+                    .zip(outcomes)
+                    .map(|((_, _, _, reply), outcome)| (reply, outcome))
+                    .collect();
+                self.syncer.submit(committed);
             }
             Err(e) => {
                 tracing::error!(error = %e, "store write failed");
