@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """spanlens search benchmark: load ~N spans with ../shared/tools/load_otlp.py (fresh trace ids
-per request, 10 spans per trace), then time /api/search (TraceQL and tag queries) and the tag
-endpoints: p50/p99 per query. Our own script.
+per request, 10 spans per trace) plus a few thousand one-span traces with a high-cardinality
+`user.id` (one value per trace, past the tag index's per-key limit), then time /api/search
+(TraceQL and tag queries; TraceQL includes absent attribute values and a rare `user.id`) and
+the tag endpoints: p50/p99 per query. Our own script.
 
 Usage: python3 scripts/bench_search.py --bin target/release/spanlens [--spans 1000000] [--requests 50]
        [--data-dir DIR --keep]   (reuse a loaded store: loading is skipped when DIR already holds
@@ -11,6 +13,7 @@ Needs: python3 with opentelemetry-proto and psutil (for load_otlp.py).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -27,6 +30,10 @@ QUERIES = [
     ("traceql_service", {"q": '{ resource.service.name = "postgres" }', "limit": "20"}),
     ("traceql_name_error", {"q": '{ name = "qdrant.search" && status = error }', "limit": "20"}),
     ("traceql_duration", {"q": "{ duration > 400ms }", "limit": "20"}),
+    ("traceql_attr_absent", {"q": '{ .http.route = "/nope" }', "limit": "20"}),
+    ("traceql_array_absent", {"q": '{ span.app.tags = "zz" }', "limit": "20"}),
+    ("traceql_user_absent", {"q": '{ .user.id = "u-none" }', "limit": "20"}),
+    ("traceql_user_rare", {"q": '{ .user.id = "u-2500" }', "limit": "20"}),
     ("tags_service", {"tags": "service.name=llm-proxy", "limit": "20"}),
     ("tags_attr", {"tags": "http.route=/v1/chat db.system=postgresql", "limit": "20"}),
     ("min_duration", {"minDuration": "450ms", "limit": "20"}),
@@ -37,6 +44,31 @@ def stored_spans(port: int) -> int:
     """Spans in the store: this process's ingest counter, or the store gauge for a reused
     directory (the gauge may lag a little)."""
     return int(max(metric(port, "spanlens_spans_stored_total"), metric(port, "spanlens_store_spans")))
+
+
+USERS = 3000
+
+
+def post_users(otlp_port: int) -> None:
+    """Posts USERS one-span traces (OTLP JSON), each with its own `user.id` value `u-<i>`."""
+    now = time.time_ns()
+    for first in range(0, USERS, 1000):
+        spans = []
+        for i in range(first, min(USERS, first + 1000)):
+            start = now - (i % 3600) * 10**9
+            spans.append({"traceId": os.urandom(16).hex(), "spanId": os.urandom(8).hex(), "name": "GET /user",
+                          "kind": 2, "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 2_000_000),
+                          "attributes": [{"key": "user.id", "value": {"stringValue": f"u-{i}"}}]})
+        body = json.dumps({"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "users"}}]},
+            "scopeSpans": [{"spans": spans}]}]}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", otlp_port, timeout=60)
+        conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        if r.status != 200:
+            raise SystemExit(f"posting user traces: HTTP {r.status}")
 
 
 def pct(vals, p):
@@ -59,6 +91,8 @@ def main() -> int:
     try:
         # Load until the store holds the wanted number of spans (load_otlp runs by duration).
         t0 = time.time()
+        if stored_spans(hp) < args.spans:
+            post_users(op)
         while stored_spans(hp) < args.spans:
             subprocess.run([sys.executable, args.load, "--url", f"http://127.0.0.1:{op}/v1/traces",
                             "--spans-per-request", "1000", "--concurrency", "2", "--duration", "3",

@@ -2,7 +2,9 @@
 //! exactly what evaluating the query over every stored trace in the window gives: same traces,
 //! same order, same spansets, for many query shapes (`||`, `!=`, regexes, negation, structural
 //! operators, spanset `&&`, unscoped attributes, array values, long values, saturated keys,
-//! durations), limits, windows and tenants.
+//! absent and rare attribute values, durations), limits, windows and tenants; over traces
+//! written in one or several requests (merged attribute filters) and over a database written
+//! before attribute filters existed (rows without one).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -182,16 +184,24 @@ fn fill(store: &SqliteStore) -> Filled {
     let mut rng = Rng(0x5EED);
     let mut uid = 0u64;
     let mut batch = wire::TracesData::default();
+    // Second parts of traces go in a later request: their rows merge.
+    let mut later = wire::TracesData::default();
     for seed in 1..=700u64 {
         let start = BASE + rng.below(60) * 1_000 * MS;
-        for part in random_trace(&mut rng, seed, start, &mut uid, None) {
-            batch.resource_spans.extend(part.resource_spans);
+        for (i, part) in random_trace(&mut rng, seed, start, &mut uid, None)
+            .into_iter()
+            .enumerate()
+        {
+            let to = if i == 0 { &mut batch } else { &mut later };
+            to.resource_spans.extend(part.resource_spans);
         }
         if seed.is_multiple_of(50) {
             store.append_otlp("t1", &std::mem::take(&mut batch)).unwrap();
+            store.append_otlp("t1", &std::mem::take(&mut later)).unwrap();
         }
     }
     store.append_otlp("t1", &batch).unwrap();
+    store.append_otlp("t1", &later).unwrap();
     let last_t1_uid = uid - 1;
     let first_t2_uid = uid + 1;
     assert!(uid > MAX_VALUES_PER_KEY as u64 + 100);
@@ -307,6 +317,28 @@ fn queries(filled: &Filled) -> Vec<String> {
     .collect();
     q.push(r#"{ .uid = "u17" }"#.to_string());
     q.push(format!(r#"{{ .uid = "u{}" }}"#, filled.last_t1_uid));
+    // Absent values, values only in arrays or only on resources, a rare value of a saturated
+    // key, and attribute conditions combined with others.
+    for text in [
+        r#"{ .http.route = "/nope" }"#,
+        r#"{ span.http.route = "/nope" || resource.env = "nope" }"#,
+        r#"{ .uid = "u-none" }"#,
+        r#"{ .k = "w" }"#,
+        r#"{ span.k = "w" }"#,
+        r#"{ resource.k = "y" }"#,
+        r#"{ .k = "y" && .env = "dev" }"#,
+        r#"{ .k = "x" } | { .http.route = "/zz" }"#,
+        r#"{ .http.route = "/zz" || status = error }"#,
+        r#"{ .env = "prod" } >> { .k = "y" }"#,
+    ] {
+        q.push(text.to_string());
+    }
+    q.push(format!(r#"{{ .uid = "u{}" }}"#, rare_uid(filled)));
+    q.push(format!(
+        r#"{{ name = "db" }} >> {{ .uid = "u{}" || .uid = "u{}" }}"#,
+        rare_uid(filled) + 1,
+        rare_uid(filled) + 2
+    ));
     let late = filled.first_t2_uid + MAX_VALUES_PER_KEY as u64 + 50;
     q.push(format!(r#"{{ name = "op-{late}" }}"#));
     q.push(format!(
@@ -317,6 +349,11 @@ fn queries(filled: &Filled) -> Vec<String> {
     q.push(format!(r#"{{ .long = "{}" }}"#, long_value()));
     q.push(format!(r#"{{ name = "{}" }}"#, long_name()));
     q
+}
+
+/// A span number of `t1` whose `uid` value came after the key saturated (not in the dictionary).
+fn rare_uid(filled: &Filled) -> u64 {
+    (MAX_VALUES_PER_KEY as u64 + filled.last_t1_uid) / 2
 }
 
 /// The reference: every trace the window selects, loaded at once.
@@ -348,13 +385,48 @@ fn json(traces: &[TempoTrace]) -> serde_json::Value {
     serde_json::to_value(traces).unwrap()
 }
 
+/// Every query over every window, tenant set and limit gives the reference answer; returns
+/// how many (query, tenants, window) answers were not empty.
+fn assert_reference(
+    store: &SqliteStore,
+    queries: &[String],
+    windows: &[TraceFilter],
+    limits: &[usize],
+) -> usize {
+    let one = vec!["t1".to_string()];
+    let both = vec!["t1".to_string(), "t2".to_string()];
+    let mut nonempty = 0;
+    let parsed: Vec<query::Query> = queries.iter().map(|t| query::parse_search(t).unwrap()).collect();
+    for tenants in [&one, &both] {
+        for window in windows {
+            let set = reference_set(store, tenants, window);
+            for (text, q) in queries.iter().zip(&parsed) {
+                let all = reference(&set, q, 3);
+                nonempty += usize::from(!all.is_empty());
+                for &limit in limits {
+                    let filter = TraceFilter {
+                        limit,
+                        ..window.clone()
+                    };
+                    let want = &all[..all.len().min(limit)];
+                    let got = traceql(store, tenants, &filter, q, 3).unwrap();
+                    assert_eq!(
+                        json(&got.traces),
+                        json(want),
+                        "{text} tenants={tenants:?} limit={limit} window={window:?}"
+                    );
+                }
+            }
+        }
+    }
+    nonempty
+}
+
 #[test]
 fn prefiltered_search_equals_full_evaluation() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let filled = fill(&store);
-    let one = vec!["t1".to_string()];
-    let both = vec!["t1".to_string(), "t2".to_string()];
     let windows = [
         TraceFilter::default(),
         TraceFilter {
@@ -368,33 +440,126 @@ fn prefiltered_search_equals_full_evaluation() {
             ..TraceFilter::default()
         },
     ];
-    let mut nonempty = 0;
     let queries = queries(&filled);
-    let parsed: Vec<query::Query> = queries.iter().map(|t| query::parse_search(t).unwrap()).collect();
-    for tenants in [&one, &both] {
-        for window in &windows {
-            let set = reference_set(&store, tenants, window);
-            for (text, q) in queries.iter().zip(&parsed) {
-                let all = reference(&set, q, 3);
-                nonempty += usize::from(!all.is_empty());
-                for limit in [1usize, 7, 5000] {
-                    let filter = TraceFilter {
-                        limit,
-                        ..window.clone()
-                    };
-                    let want = &all[..all.len().min(limit)];
-                    let got = traceql(store.as_ref(), tenants, &filter, q, 3).unwrap();
-                    assert_eq!(
-                        json(&got.traces),
-                        json(want),
-                        "{text} tenants={tenants:?} limit={limit} window={window:?}"
-                    );
-                }
-            }
-        }
-    }
+    let nonempty = assert_reference(&store, &queries, &windows, &[1, 7, 5000]);
     // The data makes most queries match something.
     assert!(nonempty > queries.len() * 4, "{nonempty}");
+}
+
+/// A span of trace `id` with one string attribute.
+fn extra_span(id: &[u8], n: u64, key: &str, value: &str) -> wire::TracesData {
+    let start = BASE + 20_000 * MS;
+    wire::TracesData {
+        resource_spans: vec![wire::ResourceSpans {
+            resource: Some(wire::Resource {
+                attributes: vec![kv("service.name", s("svc-late"))],
+                dropped_attributes_count: 0,
+            }),
+            scope_spans: vec![wire::ScopeSpans {
+                spans: vec![wire::Span {
+                    trace_id: id.to_vec(),
+                    span_id: (9_000_000 + n).to_be_bytes().to_vec(),
+                    parent_span_id: 1u64.to_be_bytes().to_vec(),
+                    name: "late".to_string(),
+                    start_time_unix_nano: start,
+                    end_time_unix_nano: start + 5 * MS,
+                    attributes: vec![kv(key, s(value)), kv("tags", strings(&["late-a", "late-b"]))],
+                    ..wire::Span::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// A database written before attribute filters existed: opening it adds the column, its rows
+/// (without filters) always pass, and stay without one when more spans of their trace arrive,
+/// while new traces get filters.
+#[test]
+fn databases_without_attribute_filters_keep_every_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let filled = fill(&store);
+    let path = store.path().to_path_buf();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("ALTER TABLE traces DROP COLUMN attr_bloom")
+        .unwrap();
+    let rows_before: i64 = conn
+        .query_row("SELECT count(*) FROM traces", [], |row| row.get(0))
+        .unwrap();
+    let old: Vec<Vec<u8>> = conn
+        .prepare("SELECT trace_id FROM traces WHERE tenant = 't1' ORDER BY pk LIMIT 40")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    // Old traces receive more spans; new traces arrive in one or two requests.
+    for (i, id) in old.iter().enumerate() {
+        let value = if i % 2 == 0 { "late-even" } else { "late-odd" };
+        store
+            .append_otlp("t1", &extra_span(id, i as u64, "late", value))
+            .unwrap();
+    }
+    let mut rng = Rng(0xB100);
+    let mut uid = 1_000_000u64;
+    for seed in 3001..=3060u64 {
+        let start = BASE + rng.below(60) * 1_000 * MS;
+        for part in random_trace(&mut rng, seed, start, &mut uid, None) {
+            store.append_otlp("t1", &part).unwrap();
+        }
+    }
+    // A new trace, then more spans of it.
+    let new_id = id_of(3001);
+    store
+        .append_otlp("t1", &extra_span(&new_id, 100, "late", "late-new"))
+        .unwrap();
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |row| row.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM traces WHERE attr_bloom IS NULL"),
+        rows_before
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM traces WHERE attr_bloom IS NOT NULL"),
+        60
+    );
+    drop(conn);
+
+    let mut queries = queries(&filled);
+    for text in [
+        r#"{ .late = "late-even" }"#,
+        r#"{ .late = "late-odd" && name = "late" }"#,
+        r#"{ .late = "late-new" }"#,
+        r#"{ .late = "late-none" }"#,
+        r#"{ .tags = "late-b" }"#,
+        r#"{ resource.service.name = "svc-late" }"#,
+    ] {
+        queries.push(text.to_string());
+    }
+    let nonempty = assert_reference(&store, &queries, &[TraceFilter::default()], &[7, 5000]);
+    assert!(nonempty > queries.len(), "{nonempty}");
+    let found = |text: &str| {
+        let q = query::parse_search(text).unwrap();
+        let filter = TraceFilter {
+            limit: 10_000,
+            ..TraceFilter::default()
+        };
+        let tenants = vec!["t1".to_string()];
+        traceql(store.as_ref(), &tenants, &filter, &q, 3)
+            .unwrap()
+            .traces
+            .len()
+    };
+    assert_eq!(found(r#"{ .late = "late-even" }"#), 20);
+    assert_eq!(found(r#"{ .late = "late-new" }"#), 1);
+    assert_eq!(found(r#"{ .tags = "late-a" }"#), 41);
 }
 
 #[test]
@@ -438,4 +603,11 @@ fn matches_hidden_from_the_index_are_found() {
     );
     assert_eq!(count(&one, r#"{ name = "GET /a" } && { name = "shared-db" }"#), 0);
     assert_eq!(count(&one, r#"{ name = "nope" }"#), 0);
+    // A rare value of a saturated key, absent values.
+    assert_eq!(
+        count(&one, &format!(r#"{{ .uid = "u{}" }}"#, rare_uid(&filled))),
+        1
+    );
+    assert_eq!(count(&both, r#"{ .http.route = "/nope" }"#), 0);
+    assert_eq!(count(&both, r#"{ .uid = "u-none" }"#), 0);
 }

@@ -13,7 +13,8 @@
 use super::proto_walk::{Fields, Value, WalkError};
 use crate::redact::Redactor;
 use crate::store::batch::{
-    ResourceOut, SpanFacts, SplitBatch, Splitter, TagVal, SCOPE_EVENT, SCOPE_LINK, SCOPE_RESOURCE, SCOPE_SPAN,
+    item_hash, ResourceOut, SpanFacts, SplitBatch, Splitter, TagVal, SCOPE_EVENT, SCOPE_LINK, SCOPE_RESOURCE,
+    SCOPE_SPAN,
 };
 use prost::encoding::{encode_key, encode_varint, WireType};
 use std::borrow::Cow;
@@ -45,6 +46,17 @@ type Result<T> = std::result::Result<T, Decline>;
 
 /// Scalar attributes of one span (scope, key, value), collected while validating it.
 type SpanTags<'a> = Vec<(u8, &'a str, TagVal<'a>)>;
+
+/// Reused buffers of one walk.
+#[derive(Default)]
+struct Scratch<'a> {
+    /// The span's scalar attributes.
+    tags: SpanTags<'a>,
+    /// The span's array attributes' string elements, as (key, element).
+    items: Vec<(&'a str, &'a str)>,
+    /// String elements of the array value being read.
+    arr: Vec<&'a str>,
+}
 
 fn utf8(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| Decline::Unusual("invalid UTF-8"))
@@ -92,7 +104,7 @@ impl<'r> FastSplitter<'r> {
         let mut splitter = Splitter::default();
         let mut resources = Vec::new();
         let mut spans_received = 0u64;
-        let mut scratch = SpanTags::new();
+        let mut scratch = Scratch::default();
         let mut fields = Fields::new(body);
         while let Some((field, value)) = fields.next()? {
             if field == 1 {
@@ -137,6 +149,7 @@ impl<'r> FastSplitter<'r> {
             }
         }
         let mut tags = Vec::new();
+        let mut items = Vec::new();
         let mut service = "";
         if let Some(resource) = resource {
             let mut service_seen = false;
@@ -144,7 +157,10 @@ impl<'r> FastSplitter<'r> {
             while let Some((field, value)) = fields.next()? {
                 match field {
                     1 => {
-                        let (key, val) = self.key_value(bytes_of(value)?)?;
+                        let arr = &mut walk.scratch.arr;
+                        arr.clear();
+                        let (key, val) = self.key_value_at(bytes_of(value)?, 0, Some(&mut *arr))?;
+                        items.extend(arr.drain(..).filter_map(|item| item_hash(key, item)));
                         if !service_seen && key == "service.name" {
                             service_seen = true;
                             if let Some(TagVal::Str(s)) = val {
@@ -201,6 +217,7 @@ impl<'r> FastSplitter<'r> {
             bytes: resource.map(Cow::Borrowed),
             schema_url,
             tags,
+            items,
             scopes,
         })
     }
@@ -244,8 +261,9 @@ impl<'r> FastSplitter<'r> {
             is_error: false,
         };
         let mut has_status = false;
-        let tags = &mut *walk.scratch;
+        let Scratch { tags, items, arr } = &mut *walk.scratch;
         tags.clear();
+        items.clear();
         let mut fields = Fields::new(span);
         while let Some((field, value)) = fields.next()? {
             match field {
@@ -262,8 +280,10 @@ impl<'r> FastSplitter<'r> {
                 7 => facts.start = check_fixed64(value)?,
                 8 => facts.end = check_fixed64(value)?,
                 9 => {
-                    if let (key, Some(val)) = self.key_value(bytes_of(value)?)? {
-                        tags.push((SCOPE_SPAN, key, val));
+                    arr.clear();
+                    match self.key_value_at(bytes_of(value)?, 0, Some(&mut *arr))? {
+                        (key, Some(val)) => tags.push((SCOPE_SPAN, key, val)),
+                        (key, None) => items.extend(arr.drain(..).map(|item| (key, item))),
                     }
                 }
                 11 => self.event(bytes_of(value)?, tags)?,
@@ -291,6 +311,9 @@ impl<'r> FastSplitter<'r> {
         }
         for (scope, key, val) in tags.drain(..) {
             walk.splitter.tag(slot, scope, key, val);
+        }
+        for (key, item) in items.drain(..) {
+            walk.splitter.array_item(slot, key, item);
         }
         if let Some(buf) = walk.splitter.span_buf(slot, ri, si) {
             put_bytes_field(buf, 2, span);
@@ -352,29 +375,50 @@ impl<'r> FastSplitter<'r> {
     /// Validates a `KeyValue` (declining keys the redactor matches); returns its key and, for a
     /// scalar value, the value.
     fn key_value<'a>(&self, bytes: &'a [u8]) -> Result<(&'a str, Option<TagVal<'a>>)> {
-        self.key_value_at(bytes, 0)
+        self.key_value_at(bytes, 0, None)
     }
 
-    fn key_value_at<'a>(&self, bytes: &'a [u8], depth: u32) -> Result<(&'a str, Option<TagVal<'a>>)> {
+    /// As [`FastSplitter::key_value`]; with `arr`, also appends the string elements of an array
+    /// value (at any depth) to it.
+    fn key_value_at<'a>(
+        &self,
+        bytes: &'a [u8],
+        depth: u32,
+        arr: Option<&mut Vec<&'a str>>,
+    ) -> Result<(&'a str, Option<TagVal<'a>>)> {
         let (key, value) = key_value_parts(bytes)?;
         if self.redactor.matches(key) {
             return Err(Decline::Redact);
         }
         let val = match value {
-            Some(v) => self.any_value(v, depth)?,
+            Some(v) => self.any_value(v, depth, arr)?,
             None => None,
         };
         Ok((key, val))
     }
 
-    /// Validates an `AnyValue`; returns its value when it is a scalar.
-    fn any_value<'a>(&self, bytes: &'a [u8], depth: u32) -> Result<Option<TagVal<'a>>> {
+    /// Validates an `AnyValue`; returns its value when it is a scalar. With `arr`, appends the
+    /// string elements of an array value (nested arrays included) as the full decoder sees
+    /// them: a later field of another kind replaces the array (the elements are taken back), a
+    /// repeated array field extends it.
+    fn any_value<'a>(
+        &self,
+        bytes: &'a [u8],
+        depth: u32,
+        mut arr: Option<&mut Vec<&'a str>>,
+    ) -> Result<Option<TagVal<'a>>> {
         if depth > MAX_VALUE_DEPTH {
             return Err(Decline::Unusual("a deeply nested attribute value"));
         }
+        let start = arr.as_ref().map_or(0, |a| a.len());
         let mut out = None;
         let mut fields = Fields::new(bytes);
         while let Some((field, value)) = fields.next()? {
+            if matches!(field, 1..=4 | 6 | 7) {
+                if let Some(a) = arr.as_deref_mut() {
+                    a.truncate(start);
+                }
+            }
             match field {
                 1 => out = Some(TagVal::Str(utf8(bytes_of(value)?)?)),
                 2 => out = Some(TagVal::Bool(check_varint(value)? != 0)),
@@ -384,7 +428,10 @@ impl<'r> FastSplitter<'r> {
                     let mut items = Fields::new(bytes_of(value)?);
                     while let Some((f, v)) = items.next()? {
                         if f == 1 {
-                            self.any_value(bytes_of(v)?, depth + 1)?;
+                            let item = self.any_value(bytes_of(v)?, depth + 1, arr.as_deref_mut())?;
+                            if let (Some(TagVal::Str(s)), Some(a)) = (item, arr.as_deref_mut()) {
+                                a.push(s);
+                            }
                         }
                     }
                     out = None;
@@ -393,7 +440,7 @@ impl<'r> FastSplitter<'r> {
                     let mut items = Fields::new(bytes_of(value)?);
                     while let Some((f, v)) = items.next()? {
                         if f == 1 {
-                            self.key_value_at(bytes_of(v)?, depth + 1)?;
+                            self.key_value_at(bytes_of(v)?, depth + 1, None)?;
                         }
                     }
                     out = None;
@@ -412,7 +459,7 @@ impl<'r> FastSplitter<'r> {
 /// Mutable state of one walk.
 struct Walk<'a, 'w> {
     splitter: &'w mut Splitter<'a>,
-    scratch: &'w mut SpanTags<'a>,
+    scratch: &'w mut Scratch<'a>,
     spans_received: &'w mut u64,
 }
 
@@ -469,6 +516,15 @@ mod tests {
         wire::AnyValueKind::StringValue(v.to_string())
     }
 
+    fn array(items: Vec<wire::AnyValueKind>) -> wire::AnyValueKind {
+        wire::AnyValueKind::ArrayValue(wire::ArrayValue {
+            values: items
+                .into_iter()
+                .map(|v| wire::AnyValue { value: Some(v) })
+                .collect(),
+        })
+    }
+
     fn span(t: u8, id: u8, parent: u8, name: &str) -> wire::Span {
         wire::Span {
             trace_id: vec![t; 16],
@@ -490,6 +546,18 @@ mod tests {
                     wire::AnyValueKind::ArrayValue(wire::ArrayValue {
                         values: vec![wire::AnyValue { value: Some(s("a")) }],
                     }),
+                ),
+                kv(
+                    "nested",
+                    array(vec![
+                        s("n1"),
+                        array(vec![s("n2"), array(vec![s("n3")])]),
+                        wire::AnyValueKind::IntValue(4),
+                        wire::AnyValueKind::KvlistValue(wire::KeyValueList {
+                            values: vec![kv("deep", s("kv"))],
+                        }),
+                        s(&"x".repeat(300)),
+                    ]),
                 ),
                 kv(
                     "map",
@@ -536,7 +604,11 @@ mod tests {
             resource_spans: vec![
                 wire::ResourceSpans {
                     resource: Some(wire::Resource {
-                        attributes: vec![kv("service.name", s("a")), kv("host", s("h1"))],
+                        attributes: vec![
+                            kv("service.name", s("a")),
+                            kv("host", s("h1")),
+                            kv("res.arr", array(vec![s("r1"), array(vec![s("r2")])])),
+                        ],
                         dropped_attributes_count: 2,
                     }),
                     scope_spans: vec![
@@ -618,6 +690,103 @@ mod tests {
                 );
             }
             assert_eq!(tag_set(&fast, &f.tags), tag_set(&slow, &s.tags));
+            assert_eq!(f.attr_bloom, s.attr_bloom, "attribute filter of {:?}", f.trace_id);
+        }
+    }
+
+    /// Whether the chunk's attribute filter may hold (key, value).
+    fn may_hold(chunk: &batch::TraceChunk, key: &str, value: &str) -> bool {
+        let filter = crate::store::attr_bloom::Filter::parse(&chunk.attr_bloom).unwrap();
+        filter.may_contain(crate::store::attr_bloom::pair_hash(key, value))
+    }
+
+    #[test]
+    fn attribute_filters_hold_string_attributes_and_array_elements() {
+        let bytes = synthetic().encode_to_vec();
+        let fast = FastSplitter::new(&Redactor::default()).split(&bytes).unwrap();
+        let t1 = &fast.batch.chunks[0];
+        for (key, value) in [
+            ("http.route", "/x"),
+            ("arr", "a"),
+            ("nested", "n1"),
+            ("nested", "n2"),
+            ("nested", "n3"),
+            ("host", "h1"),
+            ("res.arr", "r1"),
+            ("res.arr", "r2"),
+            ("service.name", "a"),
+            ("service.name", "second"),
+        ] {
+            assert!(may_hold(t1, key, value), "{key}={value}");
+        }
+        // Not strings of spans or resources, or too long to be indexed.
+        let long = "x".repeat(300);
+        for (key, value) in [
+            ("exception.type", "Boom"),
+            ("link.kind", "follows"),
+            ("scope.attr", "x"),
+            ("n", "-1"),
+            ("deep", "kv"),
+            ("inner", "v"),
+            ("nested", "4"),
+            ("long", long.as_str()),
+            ("http.route", "/y"),
+        ] {
+            assert!(!may_hold(t1, key, value), "{key}={value}");
+        }
+        // Trace 3 (one span, second resource) has none of the first resource's.
+        let lonely = &fast.batch.chunks[2];
+        assert!(may_hold(lonely, "service.name", "second"));
+        assert!(!may_hold(lonely, "host", "h1") && !may_hold(lonely, "res.arr", "r1"));
+    }
+
+    /// An attribute value with several fields of its oneof: the last kind wins, a repeated
+    /// array extends the first; the fast path's filter follows the full decoder.
+    #[test]
+    fn attribute_filters_follow_the_decoder_on_mixed_values() {
+        let any = |v: wire::AnyValueKind| wire::AnyValue { value: Some(v) }.encode_to_vec();
+        let attr = |key: &str, parts: &[Vec<u8>]| {
+            let mut out = Vec::new();
+            put_bytes_field(&mut out, 1, key.as_bytes());
+            put_bytes_field(&mut out, 2, &parts.concat());
+            out
+        };
+        let mut span_bytes = span(5, 1, 0, "mixed").encode_to_vec();
+        let arr_p = any(array(vec![s("p")]));
+        let arr_r = any(array(vec![s("r"), array(vec![s("t")])]));
+        for (key, parts) in [
+            ("mix1", vec![arr_p.clone(), any(s("q"))]),
+            ("mix2", vec![any(s("q")), arr_p.clone()]),
+            ("mix3", vec![arr_p.clone(), arr_r.clone()]),
+            (
+                "mix4",
+                vec![arr_p.clone(), any(wire::AnyValueKind::IntValue(1)), arr_r],
+            ),
+        ] {
+            put_bytes_field(&mut span_bytes, 9, &attr(key, &parts));
+        }
+        let mut scope_spans = Vec::new();
+        put_bytes_field(&mut scope_spans, 2, &span_bytes);
+        let mut rs = Vec::new();
+        put_bytes_field(&mut rs, 2, &scope_spans);
+        let mut body = Vec::new();
+        put_bytes_field(&mut body, 1, &rs);
+        assert_same_as(&body, false);
+        let fast = FastSplitter::new(&Redactor::default()).split(&body).unwrap();
+        let chunk = &fast.batch.chunks[0];
+        for (key, value, held) in [
+            ("mix1", "q", true),
+            ("mix1", "p", false),
+            ("mix2", "p", true),
+            ("mix2", "q", false),
+            ("mix3", "p", true),
+            ("mix3", "r", true),
+            ("mix3", "t", true),
+            ("mix4", "p", false),
+            ("mix4", "r", true),
+            ("mix4", "t", true),
+        ] {
+            assert_eq!(may_hold(chunk, key, value), held, "{key}={value}");
         }
     }
 

@@ -4,13 +4,16 @@
 //! their resources and scopes), so reading a trace back is: concatenate its chunks (repeated
 //! protobuf fields concatenate) and run the core's OTLP protobuf reader once. Alongside each
 //! chunk go the facts the store indexes: time range, span and error counts, the root span's
-//! service and name, and the distinct attribute values (tags) of the trace.
+//! service and name, the distinct attribute values (tags) of the trace, and the trace's
+//! attribute filter ([`super::attr_bloom`]: its string span and resource attributes, array
+//! elements included).
 //!
 //! Spans are kept as sent (the Tempo-shaped answers drop what Tempo drops in the core's
 //! writers). Spans without a 16-byte trace id or an 8-byte span id are refused and counted, as
 //! OTLP's
 //! `partial_success` expects. Not here: redaction (done before), SQL, compression.
 
+use super::attr_bloom;
 use hashbrown::HashMap;
 use prost::encoding::{encode_key, encode_varint, WireType};
 use prost::Message;
@@ -58,6 +61,9 @@ pub struct TraceChunk {
     /// Distinct indexed attribute values of these spans and their resources, as sorted
     /// indexes into [`SplitBatch::tags`].
     pub tags: Vec<u32>,
+    /// Bloom filter of the (key, string value) pairs of these spans and their resources
+    /// ([`attr_bloom`]).
+    pub attr_bloom: Vec<u8>,
 }
 
 /// A split batch.
@@ -132,6 +138,35 @@ fn tag_val(kv: &wire::KeyValue) -> Option<TagVal<'_>> {
     indexable(&kv.key, val).then_some(val)
 }
 
+/// Deepest array nesting whose string elements enter the attribute filter (the core's reader
+/// keeps 64 levels; deeper elements are invisible to queries).
+const MAX_ARRAY_DEPTH: u32 = 128;
+
+/// The attribute-filter hash of one string element of an array attribute, when the pair is
+/// within the indexed lengths.
+pub(crate) fn item_hash(key: &str, item: &str) -> Option<u64> {
+    indexable(key, TagVal::Str(item)).then(|| attr_bloom::pair_hash(key, item))
+}
+
+/// Calls `f` with every string element of an array value, at any depth (up to
+/// [`MAX_ARRAY_DEPTH`]); nothing for other values.
+fn array_strings<'a>(value: &'a wire::AnyValue, depth: u32, f: &mut impl FnMut(&'a str)) {
+    use wire::AnyValueKind as K;
+    let Some(K::ArrayValue(array)) = &value.value else {
+        return;
+    };
+    if depth > MAX_ARRAY_DEPTH {
+        return;
+    }
+    for item in &array.values {
+        match &item.value {
+            Some(K::StringValue(s)) => f(s),
+            Some(K::ArrayValue(_)) => array_strings(item, depth + 1, f),
+            _ => {}
+        }
+    }
+}
+
 /// Per-trace accumulation while walking a batch.
 struct Acc {
     trace_id: [u8; 16],
@@ -144,6 +179,8 @@ struct Acc {
     groups: Vec<(usize, usize, Vec<u8>)>,
     /// Interned tag ids (duplicates removed at the end).
     tags: Vec<u32>,
+    /// Attribute-filter hashes of the string elements of the spans' array attributes.
+    items: Vec<u64>,
     resources: Vec<usize>,
 }
 
@@ -152,11 +189,13 @@ struct Acc {
 pub(crate) type ScopeOut<'a> = (Option<std::borrow::Cow<'a, [u8]>>, &'a [u8]);
 
 /// A resource as it will be written into chunks: its encoded `Resource` (None when absent),
-/// schema URL, interned tags, and its scopes as (encoded `InstrumentationScope`, schema URL).
+/// schema URL, interned tags, attribute-filter hashes of its array attributes' string elements
+/// ([`item_hash`]), and its scopes as (encoded `InstrumentationScope`, schema URL).
 pub(crate) struct ResourceOut<'a> {
     pub bytes: Option<std::borrow::Cow<'a, [u8]>>,
     pub schema_url: &'a [u8],
     pub tags: Vec<u32>,
+    pub items: Vec<u64>,
     pub scopes: Vec<ScopeOut<'a>>,
 }
 
@@ -231,6 +270,7 @@ impl<'a> Splitter<'a> {
                 root: None,
                 groups: Vec::new(),
                 tags: Vec::new(),
+                items: Vec::new(),
                 resources: Vec::new(),
             });
             accs.len() - 1
@@ -265,6 +305,14 @@ impl<'a> Splitter<'a> {
         }
     }
 
+    /// Records a string element of an array attribute of the span last passed to
+    /// [`Splitter::span`], for the attribute filter only (arrays are not tags).
+    pub(crate) fn array_item(&mut self, slot: usize, key: &str, item: &str) {
+        if let (Some(hash), Some(acc)) = (item_hash(key, item), self.accs.get_mut(slot)) {
+            acc.items.push(hash);
+        }
+    }
+
     /// The buffer the span's framed encoding (field 2 of `ScopeSpans`) is appended to.
     pub(crate) fn span_buf(&mut self, slot: usize, ri: usize, si: usize) -> Option<&mut Vec<u8>> {
         let acc = self.accs.get_mut(slot)?;
@@ -284,6 +332,16 @@ impl<'a> Splitter<'a> {
     /// Builds one chunk per trace.
     pub(crate) fn finish(self, resources: &[ResourceOut<'_>]) -> SplitBatch {
         let mut chunks = Vec::with_capacity(self.accs.len());
+        // The attribute-filter hash of each tag that enters filters, computed once per batch.
+        let pair_hashes: Vec<Option<u64>> = self
+            .tag_list
+            .iter()
+            .map(|t| match (t.scope, t.val) {
+                (SCOPE_SPAN | SCOPE_RESOURCE, TagVal::Str(v)) => Some(attr_bloom::pair_hash(t.key, v)),
+                _ => None,
+            })
+            .collect();
+        let mut hashes: Vec<u64> = Vec::new();
         for mut acc in self.accs {
             // Order groups by resource then scope so each resource is written once.
             acc.groups.sort_by_key(|g| (g.0, g.1));
@@ -334,6 +392,20 @@ impl<'a> Splitter<'a> {
             }
             acc.tags.sort_unstable();
             acc.tags.dedup();
+            hashes.clear();
+            hashes.extend(
+                acc.tags
+                    .iter()
+                    .filter_map(|i| pair_hashes.get(*i as usize).copied().flatten()),
+            );
+            hashes.append(&mut acc.items);
+            for ri in &acc.resources {
+                if let Some(r) = resources.get(*ri) {
+                    hashes.extend_from_slice(&r.items);
+                }
+            }
+            hashes.sort_unstable();
+            hashes.dedup();
             chunks.push(TraceChunk {
                 trace_id: acc.trace_id,
                 start_unix_nanos: if acc.start == u64::MAX { 0 } else { acc.start },
@@ -343,6 +415,7 @@ impl<'a> Splitter<'a> {
                 root: acc.root,
                 encoded,
                 tags: acc.tags,
+                attr_bloom: attr_bloom::build(&hashes),
             });
         }
         SplitBatch {
@@ -379,6 +452,10 @@ fn add_tags<'a>(splitter: &mut Splitter<'a>, slot: usize, scope: u8, attrs: &'a 
     for kv in attrs {
         if let Some(val) = tag_val(kv) {
             splitter.tag(slot, scope, &kv.key, val);
+        } else if scope == SCOPE_SPAN {
+            if let Some(value) = &kv.value {
+                array_strings(value, 0, &mut |item| splitter.array_item(slot, &kv.key, item));
+            }
         }
     }
 }
@@ -389,10 +466,13 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
     let mut resources: Vec<ResourceOut<'_>> = Vec::with_capacity(resource_spans.len());
     for (ri, rs) in resource_spans.iter().enumerate() {
         let mut rtags = Vec::new();
+        let mut ritems = Vec::new();
         if let Some(r) = &rs.resource {
             for kv in &r.attributes {
                 if let Some(val) = tag_val(kv) {
                     rtags.push(splitter.intern(SCOPE_RESOURCE, &kv.key, val));
+                } else if let Some(value) = &kv.value {
+                    array_strings(value, 0, &mut |item| ritems.extend(item_hash(&kv.key, item)));
                 }
             }
         }
@@ -448,6 +528,7 @@ pub fn split(resource_spans: &[wire::ResourceSpans]) -> SplitBatch {
             bytes: rs.resource.as_ref().map(|r| r.encode_to_vec().into()),
             schema_url: rs.schema_url.as_bytes(),
             tags: rtags,
+            items: ritems,
             scopes,
         });
     }

@@ -5,6 +5,7 @@
 //! HTTP or of the Tempo JSON shapes (the `api` modules do that). Every method takes the tenants
 //! to read (one, or several for `a|b`); single-tenant mode uses [`DEFAULT_TENANT`].
 
+pub mod attr_bloom;
 pub mod batch;
 pub mod sqlite;
 pub mod tempo;

@@ -2,12 +2,15 @@
 //! is fsync'd (see below).
 //!
 //! Layout: `traces` holds one summary row per (tenant, trace id) — time range, duration, span
-//! and error counts, root service/name, byte size, partial flag, last write time and the sorted
-//! ids of the trace's distinct tags; `chunks` holds the spans, one zstd-compressed protobuf
-//! `TracesData` per trace per request (see [`super::batch`]); `tags` is the dictionary of
-//! distinct attribute values per tenant, scope and key (what the tag endpoints list and what
-//! attribute filters resolve against). Keys with more than [`MAX_VALUES_PER_KEY`] distinct
-//! values stop being indexed (`saturated_keys`); filters on them fall back to reading spans.
+//! and error counts, root service/name, byte size, partial flag, last write time, the sorted
+//! ids of the trace's distinct tags and its attribute filter ([`super::attr_bloom`]; NULL in
+//! rows written before the column existed, which then stay NULL); `chunks` holds the spans,
+//! one zstd-compressed protobuf `TracesData` per trace per request (see [`super::batch`]);
+//! `tags` is the dictionary of distinct attribute values per tenant, scope and key (what the
+//! tag endpoints list and what the tag filters of `find_traces` resolve against). Keys with
+//! more than [`MAX_VALUES_PER_KEY`] distinct values stop being indexed (`saturated_keys`);
+//! filters on them fall back to reading spans (TraceQL attribute equalities use the
+//! attribute filters instead, which hold every value).
 //!
 //! Writes go through one writer thread that group-commits whatever requests are waiting into
 //! one transaction; `append` returns only after that transaction committed and its WAL was
@@ -23,6 +26,7 @@ mod checkpoint;
 mod search;
 mod syncer;
 
+use super::attr_bloom;
 use super::batch::{self, SplitBatch, TagKey, TraceChunk};
 use super::{
     AppendOutcome, ScanControl, StoreError, StoreStats, StoredTrace, TagScope, TagValue, TraceFilter,
@@ -64,7 +68,8 @@ CREATE TABLE IF NOT EXISTS traces(
   root_service TEXT NOT NULL DEFAULT '',
   root_name TEXT NOT NULL DEFAULT '',
   written_ns INTEGER NOT NULL,
-  tags BLOB NOT NULL
+  tags BLOB NOT NULL,
+  attr_bloom BLOB
 );
 CREATE UNIQUE INDEX IF NOT EXISTS traces_by_id ON traces(trace_id, tenant);
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces(tenant, start_ns);
@@ -247,6 +252,20 @@ fn open_connection(path: &Path, write: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Adds the columns that databases created by earlier versions lack (their rows read NULL).
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    let has_bloom = conn
+        .prepare("SELECT 1 FROM pragma_table_info('traces') WHERE name = 'attr_bloom'")
+        .map_err(storage)?
+        .exists([])
+        .map_err(storage)?;
+    if !has_bloom {
+        conn.execute_batch("ALTER TABLE traces ADD COLUMN attr_bloom BLOB")
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store under `data_dir`, with the default 50 MB trace cap.
     pub fn open(data_dir: &Path) -> Result<Arc<SqliteStore>, StoreError> {
@@ -270,6 +289,7 @@ impl SqliteStore {
         ))
         .map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
+        add_missing_columns(&conn)?;
         let mut wal_path = path.clone().into_os_string();
         wal_path.push("-wal");
         let writer_state = Writer::new(conn, max_trace_bytes, &path, PathBuf::from(wal_path))?;
@@ -1092,12 +1112,15 @@ impl Writer {
         let mut outcomes = Vec::with_capacity(appends.len());
         {
             let mut select = tx
-                .prepare_cached("SELECT pk, bytes, tags, start_ns, end_ns FROM traces WHERE trace_id = ?1 AND tenant = ?2")
+                .prepare_cached(
+                    "SELECT pk, bytes, tags, start_ns, end_ns, attr_bloom FROM traces WHERE trace_id = ?1 AND tenant = ?2",
+                )
                 .map_err(storage)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO traces(tenant, trace_id, start_ns, end_ns, duration_ns, span_count, error_count, bytes, \
-                     partial, root_service, root_name, written_ns, tags) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) \
+                     partial, root_service, root_name, written_ns, tags, attr_bloom) \
+                     VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) \
                      ON CONFLICT(trace_id, tenant) DO NOTHING",
                 )
                 .map_err(storage)?;
@@ -1105,7 +1128,8 @@ impl Writer {
                 .prepare_cached(
                     "UPDATE traces SET start_ns=?2, end_ns=?3, duration_ns=?4, span_count=span_count+?5, \
                      error_count=error_count+?6, bytes=?7, root_service=CASE WHEN ?8 IS NULL THEN root_service ELSE ?8 END, \
-                     root_name=CASE WHEN ?9 IS NULL THEN root_name ELSE ?9 END, written_ns=?10, tags=?11 WHERE pk=?1",
+                     root_name=CASE WHEN ?9 IS NULL THEN root_name ELSE ?9 END, written_ns=?10, tags=?11, \
+                     attr_bloom=?12 WHERE pk=?1",
                 )
                 .map_err(storage)?;
             let mut mark_partial = tx
@@ -1214,7 +1238,8 @@ impl Writer {
                             root_service.unwrap_or(""),
                             root_name.unwrap_or(""),
                             now,
-                            encode_ids(&ids)
+                            encode_ids(&ids),
+                            chunk.attr_bloom.as_slice()
                         ])
                         .map_err(storage)?;
                     let pk = if inserted == 1 {
@@ -1225,9 +1250,17 @@ impl Writer {
                         tx.last_insert_rowid()
                     } else {
                         // Known trace: merge into its summary row.
-                        let (pk, bytes, tags, old_start, old_end): (i64, i64, Vec<u8>, i64, i64) = select
+                        type Row = (i64, i64, Vec<u8>, i64, i64, Option<Vec<u8>>);
+                        let (pk, bytes, tags, old_start, old_end, old_bloom): Row = select
                             .query_row(params![chunk.trace_id.as_slice(), tenant], |row| {
-                                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                                Ok((
+                                    row.get(0)?,
+                                    row.get(1)?,
+                                    row.get(2)?,
+                                    row.get(3)?,
+                                    row.get(4)?,
+                                    row.get(5)?,
+                                ))
                             })
                             .map_err(storage)?;
                         let bytes = to_u64(bytes);
@@ -1254,7 +1287,8 @@ impl Writer {
                                 root_service,
                                 root_name,
                                 now,
-                                encode_ids(&merged)
+                                encode_ids(&merged),
+                                attr_bloom::merge(old_bloom.as_deref(), Some(chunk.attr_bloom.as_slice()))
                             ])
                             .map_err(storage)?;
                         pk
