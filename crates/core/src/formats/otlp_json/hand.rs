@@ -10,7 +10,7 @@ use crate::model::{KeyValue, Range32, StrId, Value};
 use base64::Engine;
 
 /// What a value starting with byte `b` is, as the container readers name it.
-pub(super) fn shape_name(b: Option<u8>) -> &'static str {
+fn shape_name(b: Option<u8>) -> &'static str {
     match b {
         Some(b'"') => "a string",
         Some(b't' | b'f') => "a boolean",
@@ -112,18 +112,11 @@ pub(super) fn string_or_scalar<'x>(sc: &Scanner<'x>) -> Result<Scalar<'x>, Error
 /// An attribute list (after its key's `:`).
 pub(super) fn attr_list(ctx: &mut Ctx, field: &'static str) -> Result<ListResult, Error> {
     let sc = ctx.sc;
-    match sc.peek_ws() {
-        Some(b'[') => {}
-        Some(b'n') => {
-            sc.skip_value()?;
-            return Ok(Ok(Range32::EMPTY));
-        }
-        other => {
-            sc.skip_value()?;
-            return Ok(Err(shape_name(other)));
-        }
+    match open_arr(sc)? {
+        Open::Yes => {}
+        Open::Null => return Ok(Ok(Range32::EMPTY)),
+        Open::Wrong(w) => return Ok(Err(w)),
     }
-    sc.open()?;
     let mut first = true;
     // While every entry takes the fast path (which stores nothing else in the arena), entries
     // go straight to the end of the arena's attributes; the first entry that needs the
@@ -167,21 +160,11 @@ pub(super) fn attr_list(ctx: &mut Ctx, field: &'static str) -> Result<ListResult
 /// One `{"key", "value"}` entry.
 fn key_value(ctx: &mut Ctx) -> Result<Result<KeyValue, String>, Error> {
     let sc = ctx.sc;
-    match sc.peek_ws() {
-        Some(b'{') => {}
-        Some(b'n') => {
-            sc.skip_value()?;
-            return Ok(Err("attribute entry is null".to_string()));
-        }
-        other => {
-            sc.skip_value()?;
-            return Ok(Err(format!(
-                "attribute entry is {}, not an object",
-                shape_name(other)
-            )));
-        }
+    match open_obj(sc)? {
+        Open::Yes => {}
+        Open::Null => return Ok(Err("attribute entry is null".to_string())),
+        Open::Wrong(w) => return Ok(Err(format!("attribute entry is {w}, not an object"))),
     }
-    sc.open()?;
     let mut first = true;
     let mut key_id: Option<StrId> = None;
     let mut key_text: Option<String> = None;
@@ -210,21 +193,11 @@ fn key_value(ctx: &mut Ctx) -> Result<Result<KeyValue, String>, Error> {
 /// An AnyValue object: `{"stringValue": ...}` etc. `null` and `{}` are the empty value.
 fn any_value(ctx: &mut Ctx, depth: u32) -> Result<Result<Value, String>, Error> {
     let sc = ctx.sc;
-    match sc.peek_ws() {
-        Some(b'{') => {}
-        Some(b'n') => {
-            sc.skip_value()?;
-            return Ok(Ok(Value::Empty));
-        }
-        other => {
-            sc.skip_value()?;
-            return Ok(Err(format!(
-                "value is {}, not an AnyValue object",
-                shape_name(other)
-            )));
-        }
+    match open_obj(sc)? {
+        Open::Yes => {}
+        Open::Null => return Ok(Ok(Value::Empty)),
+        Open::Wrong(w) => return Ok(Err(format!("value is {w}, not an AnyValue object"))),
     }
-    sc.open()?;
     let mut first = true;
     let mut out: Result<Value, String> = Ok(Value::Empty);
     while let Some(k) = sc.next_key(&mut first)? {
@@ -283,18 +256,11 @@ fn any_value(ctx: &mut Ctx, depth: u32) -> Result<Result<Value, String>, Error> 
 /// `arrayValue` / `kvlistValue`: `{"values": [...]}`.
 fn list_value(ctx: &mut Ctx, depth: u32, kv: bool) -> Result<Result<Value, String>, Error> {
     let sc = ctx.sc;
-    match sc.peek_ws() {
-        Some(b'{') => {}
-        Some(b'n') => {
-            sc.skip_value()?;
-            return Ok(Ok(Value::Empty));
-        }
-        other => {
-            sc.skip_value()?;
-            return Ok(Err(format!("list value is {}, not an object", shape_name(other))));
-        }
+    match open_obj(sc)? {
+        Open::Yes => {}
+        Open::Null => return Ok(Ok(Value::Empty)),
+        Open::Wrong(w) => return Ok(Err(format!("list value is {w}, not an object"))),
     }
-    sc.open()?;
     let mut first = true;
     let mut out: Result<Value, String> = Ok(if kv {
         Value::KvList(Range32::EMPTY)
@@ -314,18 +280,11 @@ fn list_value(ctx: &mut Ctx, depth: u32, kv: bool) -> Result<Result<Value, Strin
 /// The `values` array of an `arrayValue` (AnyValues) or `kvlistValue` (KeyValues).
 fn values(ctx: &mut Ctx, depth: u32, kv: bool) -> Result<Result<Value, String>, Error> {
     let sc = ctx.sc;
-    match sc.peek_ws() {
-        Some(b'[') => {}
-        Some(b'n') => {
-            sc.skip_value()?;
-            return Ok(Ok(Value::Empty));
-        }
-        other => {
-            sc.skip_value()?;
-            return Ok(Err(format!("values is {}, not an array", shape_name(other))));
-        }
+    match open_arr(sc)? {
+        Open::Yes => {}
+        Open::Null => return Ok(Ok(Value::Empty)),
+        Open::Wrong(w) => return Ok(Err(format!("values is {w}, not an array"))),
     }
-    sc.open()?;
     let mut first = true;
     let mut error: Option<String> = None;
     if kv {
