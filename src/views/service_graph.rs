@@ -475,7 +475,7 @@ pub fn ServiceGraphView(
     let grades: std::collections::HashMap<String, String> = analysis
         .services
         .iter()
-        .map(|s| (s.service.clone(), format!("{:?}", s.grade)))
+        .map(|s| (s.service.clone(), s.grade.letter().to_string()))
         .collect();
     let grades = Arc::new(grades);
 
@@ -679,7 +679,7 @@ pub fn ServiceGraphView(
                                 <thead><tr><th>"Operation"</th><th class="num">"Calls"</th><th class="num">"Errors"</th><th class="num">"p95"</th><th>"Grade"</th></tr></thead>
                                 <tbody>
                                     {ops.into_iter().map(|o| {
-                                        let g = format!("{:?}", o.grade);
+                                        let g = o.grade.letter().to_string();
                                         let key = (o.service.clone(), o.name.clone());
                                         view! {
                                             <tr>

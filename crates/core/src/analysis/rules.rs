@@ -54,6 +54,17 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// The letter, as reports and APIs print it.
+    pub fn letter(self) -> &'static str {
+        match self {
+            Grade::A => "A",
+            Grade::B => "B",
+            Grade::C => "C",
+            Grade::D => "D",
+            Grade::F => "F",
+        }
+    }
+
     /// Grade points: A = 4 … F = 0.
     pub fn points(self) -> u32 {
         match self {

@@ -113,16 +113,6 @@ fn ms(nanos: u64) -> f64 {
     nanos as f64 / 1e6
 }
 
-fn grade_letter(g: Grade) -> &'static str {
-    match g {
-        Grade::A => "A",
-        Grade::B => "B",
-        Grade::C => "C",
-        Grade::D => "D",
-        Grade::F => "F",
-    }
-}
-
 /// Loads and analyses the window of a request.
 async fn analysed(
     state: &AppState,
@@ -274,7 +264,7 @@ pub async fn health(
         .map(|s| {
             json!({
                 "service": s.service,
-                "grade": grade_letter(s.grade),
+                "grade": s.grade.letter(),
                 "calls": s.calls,
                 "errors": s.errors,
                 "error_rate": if s.calls == 0 { 0.0 } else { s.errors as f64 / s.calls as f64 },
@@ -286,7 +276,7 @@ pub async fn health(
         "reasons": reasons,
         "window": window,
         "truncated": truncated,
-        "grade": grade.map(grade_letter),
+        "grade": grade.map(Grade::letter),
         "spans": calls,
         "errors": errors,
         "error_rate": error_rate,
@@ -309,7 +299,7 @@ fn operation_json(o: &analysis::OperationSummary) -> serde_json::Value {
         "service": o.service,
         "operation": o.name,
         "category": o.category,
-        "grade": grade_letter(o.grade),
+        "grade": o.grade.letter(),
         "calls": o.calls,
         "errors": o.errors,
         "error_rate": o.error_rate,
@@ -343,13 +333,13 @@ pub async fn performance_summary(
         "truncated": truncated,
         "trace_count": a.trace_count,
         "span_count": a.span_count,
-        "grade": grade.map(grade_letter),
+        "grade": grade.map(Grade::letter),
         "calls": calls,
         "errors": errors,
         "error_rate": error_rate,
         "trace_latency": latency_ms(&traces),
         "services": a.services.iter().map(|s| json!({
-            "service": s.service, "grade": grade_letter(s.grade), "operations": s.operations,
+            "service": s.service, "grade": s.grade.letter(), "operations": s.operations,
             "calls": s.calls, "errors": s.errors,
         })).collect::<Vec<_>>(),
         "operations": a.operations.iter().map(operation_json).collect::<Vec<_>>(),

@@ -120,16 +120,6 @@ fn parse_grade(s: &str) -> Result<Grade, String> {
     }
 }
 
-fn grade_letter(g: Grade) -> &'static str {
-    match g {
-        Grade::A => "A",
-        Grade::B => "B",
-        Grade::C => "C",
-        Grade::D => "D",
-        Grade::F => "F",
-    }
-}
-
 /// Reads a rules file: JSON by extension or content, else TOML. The error is one line.
 fn load_rules(path: &str) -> Result<Rules, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("rules file {path}: {e}"))?;
@@ -196,7 +186,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
 /// One line per item of `scope` graded worse than `threshold` (grades order best to worst).
 pub fn failures(analysis: &SetAnalysis, scope: Scope, threshold: Grade) -> Vec<String> {
     let below = |g: Grade| g > threshold;
-    let t = grade_letter(threshold);
+    let t = threshold.letter();
     match scope {
         Scope::Operation => analysis
             .operations
@@ -208,7 +198,7 @@ pub fn failures(analysis: &SetAnalysis, scope: Scope, threshold: Grade) -> Vec<S
                     o.service,
                     o.name,
                     o.category,
-                    grade_letter(o.grade),
+                    o.grade.letter(),
                     format_duration_nanos(o.latency.p95_nanos)
                 )
             })
@@ -217,13 +207,7 @@ pub fn failures(analysis: &SetAnalysis, scope: Scope, threshold: Grade) -> Vec<S
             .services
             .iter()
             .filter(|s| below(s.grade))
-            .map(|s| {
-                format!(
-                    "service {} grades {}, below {t}",
-                    s.service,
-                    grade_letter(s.grade)
-                )
-            })
+            .map(|s| format!("service {} grades {}, below {t}", s.service, s.grade.letter()))
             .collect(),
         Scope::Trace => analysis
             .traces
@@ -235,7 +219,7 @@ pub fn failures(analysis: &SetAnalysis, scope: Scope, threshold: Grade) -> Vec<S
                     tr.trace_id,
                     tr.root_service,
                     tr.root_name,
-                    grade_letter(g),
+                    g.letter(),
                     format_duration_nanos(tr.duration_nanos)
                 )
             })
@@ -348,9 +332,9 @@ pub fn analysis_report(set: &TraceSet, analysis: &SetAnalysis) -> Map<String, Va
                 "start_unix_nano": t.start_unix_nanos,
                 "duration_nanos": t.duration_nanos(),
                 "error_count": t.error_count,
-                "grade": summary.and_then(|s| s.grade).map(grade_letter),
+                "grade": summary.and_then(|s| s.grade).map(Grade::letter),
                 "worst_critical_path_grade":
-                    summary.and_then(|s| s.worst_critical_path_grade).map(grade_letter),
+                    summary.and_then(|s| s.worst_critical_path_grade).map(Grade::letter),
                 "critical_path": critical_path_json(set, f.root),
             })
         })
@@ -398,7 +382,7 @@ pub fn analysis_report(set: &TraceSet, analysis: &SetAnalysis) -> Map<String, Va
                 "p50_ms": ms(o.latency.p50_nanos),
                 "p95_ms": ms(o.latency.p95_nanos),
                 "p99_ms": ms(o.latency.p99_nanos),
-                "grade": grade_letter(o.grade),
+                "grade": o.grade.letter(),
             })
         })
         .collect();
@@ -408,7 +392,7 @@ pub fn analysis_report(set: &TraceSet, analysis: &SetAnalysis) -> Map<String, Va
         .map(|s| {
             json!({
                 "name": s.service,
-                "grade": grade_letter(s.grade),
+                "grade": s.grade.letter(),
                 "calls": s.calls,
                 "errors": s.errors,
             })
@@ -522,7 +506,7 @@ pub fn render_text(set: &TraceSet, analysis: &SetAnalysis) -> String {
                 dur(o.latency.p50_nanos),
                 dur(o.latency.p95_nanos),
                 dur(o.latency.p99_nanos),
-                grade_letter(o.grade).to_string(),
+                o.grade.letter().to_string(),
             ]
         })
         .collect();
@@ -574,7 +558,7 @@ pub fn render_text(set: &TraceSet, analysis: &SetAnalysis) -> String {
         .iter()
         .map(|s| {
             vec![
-                grade_letter(s.grade).to_string(),
+                s.grade.letter().to_string(),
                 s.service.clone(),
                 s.operations.to_string(),
                 s.calls.to_string(),
@@ -653,7 +637,7 @@ pub fn render_text(set: &TraceSet, analysis: &SetAnalysis) -> String {
             .map(|(i, t)| {
                 let f = facts(set, t);
                 let summary = summary_of(analysis, i);
-                let grade = |g: Option<Grade>| g.map(grade_letter).unwrap_or("-").to_string();
+                let grade = |g: Option<Grade>| g.map(Grade::letter).unwrap_or("-").to_string();
                 let root = match (f.root_service, f.root_name) {
                     (Some(service), Some(name)) => format!("{service}: {name}"),
                     _ => "-".to_string(),
